@@ -1,0 +1,79 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Abpa3.Actors.Identity;
+using static Abpa3.Actors.Pairing.PairingQueries;
+
+namespace Abpa3.Actors.Pairing;
+
+/// <summary>
+/// Holds all pairing state of the node (accounts now; tokens, client devices and peers as they land)
+/// as events in the SQLite journal. Decisions come from <see cref="PairingState"/>; this actor persists,
+/// replies once the write has landed, and tells the lifecycle to its listener.
+/// </summary>
+public sealed class PairingCoordinator : ReceivePersistentActor
+{
+    private readonly PairingSettings _settings;
+    private readonly IActorRef _lifecycleListener;
+    private readonly TimeProvider _clock;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private PairingState _state = PairingState.Empty;
+
+    public PairingCoordinator(DeviceId deviceId, PairingSettings settings, IActorRef lifecycleListener, TimeProvider clock)
+    {
+        PersistenceId = $"pairing-{deviceId}";
+        _settings = settings;
+        _lifecycleListener = lifecycleListener;
+        _clock = clock;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is PairingSnapshot snapshot)
+                _state = PairingState.FromSnapshot(snapshot);
+        });
+        Recover<IPairingEvent>(e => _state = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => _lifecycleListener.Tell(new LifecycleChanged(_state.Lifecycle)));
+
+        Command<IPairingCommand>(Handle);
+        Command<GetUser>(query => Sender.Tell(_state.FindUser(query.Username) is { } account
+            ? new UserFound(account)
+            : new UserNotFound(query.Username)));
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Pairing snapshot failed; the journal still holds every event"));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Deleting old pairing snapshots failed"));
+    }
+
+    public override string PersistenceId { get; }
+
+    private void Handle(IPairingCommand command)
+    {
+        var decision = _state.Decide(command, _clock.GetUtcNow());
+        if (decision.Events.Count == 0)
+        {
+            Sender.Tell(decision.Reply);
+            return;
+        }
+
+        var requester = Sender;
+        var lifecycleBefore = _state.Lifecycle;
+        var remaining = decision.Events.Count;
+        PersistAll(decision.Events, e =>
+        {
+            _state = _state.Apply(e);
+            if (--remaining > 0)
+                return;
+            // The listener hears of the change before the requester's answer, so whatever the
+            // requester asks next already sees the new lifecycle.
+            if (_state.Lifecycle != lifecycleBefore)
+                _lifecycleListener.Tell(new LifecycleChanged(_state.Lifecycle));
+            requester.Tell(decision.Reply);
+            if (LastSequenceNr % _settings.SnapshotEvery == 0)
+                SaveSnapshot(_state.ToSnapshot());
+        });
+    }
+
+    public static Props Props(DeviceId deviceId, PairingSettings settings, IActorRef lifecycleListener, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new PairingCoordinator(deviceId, settings, lifecycleListener, clock));
+}

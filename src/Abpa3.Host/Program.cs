@@ -1,0 +1,3 @@
+using Abpa3.Host;
+
+return await NodeCommand.Create().Parse(args).InvokeAsync(NodeCommand.Invocation);

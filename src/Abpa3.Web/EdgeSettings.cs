@@ -1,0 +1,32 @@
+using Akka.Configuration;
+
+namespace Abpa3.Web;
+
+/// <summary>The edge's settings, read from <c>abpa3.auth</c> and <c>abpa3.http</c> (see <c>hocon/abpa3.hocon</c>).</summary>
+public sealed record EdgeSettings(
+    TimeSpan TokenLifetime,
+    TimeSpan ClockSkew,
+    int LoginPermits,
+    TimeSpan LoginWindow,
+    int SetupPermits,
+    TimeSpan SetupWindow,
+    int MinPasswordLength,
+    int MaxPasswordLength,
+    long MaxRequestBody)
+{
+    public static EdgeSettings FromConfig(Config config)
+    {
+        var auth = config.GetConfig("abpa3.auth") ?? throw new ConfigurationException("missing abpa3.auth");
+        var http = config.GetConfig("abpa3.http") ?? throw new ConfigurationException("missing abpa3.http");
+        return new EdgeSettings(
+            auth.GetTimeSpan("token-lifetime"),
+            auth.GetTimeSpan("clock-skew"),
+            auth.GetInt("login-permits"),
+            auth.GetTimeSpan("login-window"),
+            auth.GetInt("setup-permits"),
+            auth.GetTimeSpan("setup-window"),
+            auth.GetInt("min-password-length"),
+            auth.GetInt("max-password-length"),
+            http.GetByteSize("max-request-body") ?? throw new ConfigurationException("abpa3.http.max-request-body must be set"));
+    }
+}

@@ -1,0 +1,13 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Abpa3.Actors.Configuration;
+using Abpa3.Actors.Device;
+
+namespace Abpa3.Web.Http;
+
+/// <summary>The edge's one way into the node: Ask the device supervisor, bounded by the node's ask timeout and the request's lifetime.</summary>
+public sealed class DeviceGateway(IRequiredActor<DeviceSupervisor> supervisor, NodeSettings settings)
+{
+    public Task<object> AskAsync(object message, CancellationToken cancellationToken) =>
+        supervisor.ActorRef.Ask<object>(message, settings.AskTimeout, cancellationToken);
+}

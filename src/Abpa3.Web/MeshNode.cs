@@ -1,0 +1,189 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using Abpa3.Actors;
+using Abpa3.Actors.Configuration;
+using Abpa3.Actors.Device;
+using Abpa3.Actors.Identity;
+using Abpa3.Actors.Persistence;
+using Abpa3.Actors.Remoting;
+using Abpa3.Web.Auth;
+using Abpa3.Web.Endpoints;
+using Abpa3.Web.Http;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Abpa3.Web;
+
+/// <summary>
+/// One running node: its identity, its actor system and its HTTP edge, composed from the actors'
+/// and the edge's registrations. The host runs one; tests start as many as they need.
+/// </summary>
+public sealed class MeshNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private bool _disposed;
+
+    private MeshNode(WebApplication app, NodeSettings settings, NodeIdentity identity)
+    {
+        _app = app;
+        Settings = settings;
+        Identity = identity;
+    }
+
+    public NodeSettings Settings { get; }
+    public NodeIdentity Identity { get; }
+
+    /// <summary>Base URL of the edge, with the real port (known once started).</summary>
+    public Uri HttpUrl { get; private set; } = null!;
+
+    /// <summary>Akka.Remote address of the node, with the real port (known once started).</summary>
+    public string RemoteAddress { get; private set; } = "";
+
+    /// <summary>The lifecycle when the node became ready (setup code is shown only while unconfigured).</summary>
+    public DeviceLifecycle LifecycleAtStart { get; private set; } = DeviceLifecycle.Initial;
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Builds a node from loaded HOCON (files, environment and command-line overrides already applied).</summary>
+    public static MeshNode Create(Config config, TimeProvider? clock = null, Action<ILoggingBuilder>? logging = null)
+    {
+        clock ??= TimeProvider.System;
+        var settings = NodeSettings.FromConfig(config);
+        var edge = EdgeSettings.FromConfig(config);
+        var bindAddress = ParseBind(settings.Bind);
+        var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
+        var signingKey = SigningKey.LoadOrCreate(settings.DataDir);
+        var pins = new PeerCertificatePins();
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Logging.ClearProviders();
+        if (logging is null)
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        else
+            logging(builder.Logging);
+
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = edge.MaxRequestBody;
+            kestrel.Listen(bindAddress, settings.HttpPort, listen =>
+            {
+                if (!settings.PlainHttp)
+                    listen.UseHttps(identity.Certificate);
+            });
+        });
+
+        var tokens = new TokenIssuer(identity.DeviceId.Value, signingKey, edge, clock);
+        builder.Services
+            .AddSingleton(settings)
+            .AddSingleton(edge)
+            .AddSingleton(identity)
+            .AddSingleton(pins)
+            .AddSingleton(clock)
+            .AddSingleton(tokens)
+            .AddSingleton<Passwords>()
+            .AddSingleton<DeviceGateway>()
+            .AddProblemDetails()
+            .AddExceptionHandler<EdgeExceptionHandler>()
+            // Nothing here protects data with ASP.NET's key ring; keep it in memory, not in a home directory.
+            .AddDataProtection().UseEphemeralDataProtectionProvider().Services
+            .AddEdgeRateLimits(edge);
+        builder.Services
+            .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(options =>
+            {
+                options.MapInboundClaims = false;
+                options.TokenValidationParameters = tokens.ValidationParameters();
+            });
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.OwnerPolicy, policy => policy.RequireRole(Roles.Owner))
+            .AddPolicy(Roles.OwnerOrAdminPolicy, policy => policy.RequireRole(Roles.Owner, Roles.Admin));
+        builder.Services.AddAkka("abpa3", akka => akka
+            .AddNodeActors(config, settings, identity, pins, clock)
+            .ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            }));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapHealth();
+        app.MapDevices();
+        app.MapAuth();
+        return new MeshNode(app, settings, identity);
+    }
+
+    /// <summary>Starts the edge and the actor system, and returns once the node answers requests.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken);
+        var info = (DeviceMessages.DeviceInfo)await Services.GetRequiredService<DeviceGateway>()
+            .AskAsync(DeviceMessages.GetDeviceInfo.Instance, cancellationToken);
+        LifecycleAtStart = info.Lifecycle;
+        HttpUrl = ResolveHttpUrl();
+        RemoteAddress = NodeActors.RemoteAddress(Services.GetRequiredService<ActorSystem>());
+    }
+
+    /// <summary>Completes when the node is asked to stop (SIGINT, SIGTERM or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops the edge, terminates the actor system (coordinated shutdown) and flushes the journal.</summary>
+    public async Task StopAsync()
+    {
+        await _app.StopAsync();
+        SqliteJournal.Flush();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        try
+        {
+            await _app.StopAsync();
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+            SqliteJournal.Flush();
+        }
+    }
+
+    private Uri ResolveHttpUrl()
+    {
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var uri = new Uri(address);
+        // A wildcard bind is reachable on this machine as localhost; say so rather than print 0.0.0.0.
+        var host = ParseBind(Settings.Bind) is var bind && (bind.Equals(IPAddress.Any) || bind.Equals(IPAddress.IPv6Any))
+            ? "localhost"
+            : uri.Host;
+        return new UriBuilder(uri.Scheme, host, uri.Port).Uri;
+    }
+
+    private static IPAddress ParseBind(string bind) =>
+        IPAddress.TryParse(bind, out var address)
+            ? address
+            : throw new ConfigurationException($"--bind must be an IP address (got '{bind}')");
+}
