@@ -1,0 +1,79 @@
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Abpa3.Actors.Device;
+using Abpa3.Actors.Pairing;
+using Abpa3.Actors.Serialization;
+using Abpa3.Actors.Tests.Support;
+
+namespace Abpa3.Actors.Tests.Serialization;
+
+public sealed class MeshJsonSerializerSpecs : IDisposable
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 24, 12, 0, 0, TimeSpan.FromHours(1));
+
+    /// <summary>One sample of every type the serializer knows; a new type without a sample fails <see cref="Every_known_type_has_a_sample"/>.</summary>
+    public static readonly IReadOnlyList<object> Samples =
+    [
+        new PairingEvents.OwnerCreated("alice", "AQAAAAIAAYag", At),
+        new PairingEvents.AdminAdded("bob", "AQAAAAIAAYah", At),
+        new PairingSnapshot(DeviceState.Paired, DeviceRole.Sensor, "manager-1",
+            [new UserAccount("alice", "h", UserRole.Owner, At), new UserAccount("bob", "h2", UserRole.Admin, At.AddDays(1))]),
+    ];
+
+    public static TheoryData<int> SampleIndexes() => new(Enumerable.Range(0, Samples.Count));
+
+    private readonly ActorSystem _system = ActorSystem.Create("serializer-specs");
+    private readonly MeshJsonSerializer _serializer;
+
+    public MeshJsonSerializerSpecs() => _serializer = new MeshJsonSerializer((ExtendedActorSystem)_system);
+
+    public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(10));
+
+    [Fact]
+    public void Every_known_type_has_a_sample() =>
+        Assert.Equal(
+            MeshJsonSerializer.KnownTypes.Select(t => t.FullName).Order(),
+            Samples.Select(s => s.GetType().FullName).Order());
+
+    [Theory]
+    [MemberData(nameof(SampleIndexes))]
+    public void Every_known_type_round_trips(int index)
+    {
+        var sample = Samples[index];
+        var bytes = _serializer.ToBinary(sample);
+        var back = _serializer.FromBinary(bytes, _serializer.Manifest(sample));
+
+        Assert.Equal(sample.GetType(), back.GetType());
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(sample, sample.GetType()),
+            System.Text.Json.JsonSerializer.Serialize(back, back.GetType()));
+    }
+
+    [Fact]
+    public void The_payload_names_no_clr_type()
+    {
+        var json = System.Text.Encoding.UTF8.GetString(_serializer.ToBinary(Samples[0]));
+        Assert.DoesNotContain("$type", json);
+        Assert.DoesNotContain("Abpa3", json);
+        Assert.Contains("\"password_hash\"", json);
+    }
+
+    [Fact]
+    public void Unknown_manifests_and_malformed_bytes_are_refused()
+    {
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary("{}"u8.ToArray(), "System.Diagnostics.Process"));
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary([0xff, 0x00, 0x12], "pairing.owner-created.v1"));
+        Assert.Throws<SerializationException>(() => _serializer.FromBinary("null"u8.ToArray(), "pairing.owner-created.v1"));
+        Assert.Throws<SerializationException>(() => _serializer.ToBinary("a plain string"));
+    }
+
+    [Fact]
+    public async Task The_node_binds_every_persisted_type_to_this_serializer()
+    {
+        using var dir = new TempDataDir();
+        await using var node = await ActorNode.StartAsync(dir.Path);
+
+        foreach (var sample in Samples)
+            Assert.IsType<MeshJsonSerializer>(node.System.Serialization.FindSerializerFor(sample));
+    }
+}

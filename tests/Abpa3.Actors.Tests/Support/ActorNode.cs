@@ -1,0 +1,66 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using Abpa3.Actors.Configuration;
+using Abpa3.Actors.Device;
+using Abpa3.Actors.Identity;
+using Abpa3.Actors.Persistence;
+using Abpa3.Actors.Remoting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Abpa3.Actors.Tests.Support;
+
+/// <summary>
+/// The actor side of a real node (production registration, real SQLite file, TLS remoting on a free
+/// loopback port) without the HTTP edge. Stopping and starting it on the same directory is a restart.
+/// </summary>
+public sealed class ActorNode : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ActorNode(IHost host, NodeIdentity identity)
+    {
+        _host = host;
+        Identity = identity;
+    }
+
+    public NodeIdentity Identity { get; }
+    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
+    public IActorRef Supervisor => _host.Services.GetRequiredService<IRequiredActor<DeviceSupervisor>>().ActorRef;
+
+    public static Config TestConfig(string dataDir, IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        var all = new Dictionary<string, string>
+        {
+            ["abpa3.node.data-dir"] = dataDir,
+            ["abpa3.node.bind"] = "127.0.0.1",
+            ["abpa3.node.remote-port"] = "0",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+            all[key] = value;
+        return MeshConfig.LoadFiles(MeshConfig.DefaultDirectory).WithOverrides(all);
+    }
+
+    public static async Task<ActorNode> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        var config = TestConfig(dataDir, overrides);
+        var settings = NodeSettings.FromConfig(config);
+        var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
+        var host = new HostBuilder()
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .ConfigureServices(services => services.AddAkka("abpa3", akka => akka
+                .AddNodeActors(config, settings, identity, new PeerCertificatePins(), TimeProvider.System)))
+            .Build();
+        await host.StartAsync();
+        return new ActorNode(host, identity);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        SqliteJournal.Flush();
+    }
+}
