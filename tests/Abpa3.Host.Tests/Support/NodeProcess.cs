@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace Abpa3.Host.Tests.Support;
+
+/// <summary>
+/// The built node (<c>Abpa3.Host.dll</c>) as a separate process, as an owner runs it: options on the
+/// command line, output read line by line, stopped by a signal.
+/// </summary>
+public sealed partial class NodeProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly TaskCompletionSource<Match> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private NodeProcess(Process process) => _process = process;
+
+    public IReadOnlyCollection<string> Output => _output;
+    public int Pid => _process.Id;
+    public Uri HttpUrl { get; private set; } = null!;
+    public string DeviceId { get; private set; } = "";
+    public string RemoteAddress { get; private set; } = "";
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Starts a node and returns once it printed its ready line.</summary>
+    public static async Task<NodeProcess> StartAsync(string dataDir, IEnumerable<string>? extraArgs = null,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var node = Launch(["--data-dir", dataDir, "--bind", "127.0.0.1", "--http-port", "0", "--remote-port", "0", .. extraArgs ?? []], environment);
+        var ready = await node._ready.Task.WaitAsync(ReadyTimeout);
+        node.DeviceId = ready.Groups["id"].Value;
+        node.HttpUrl = new Uri(ready.Groups["http"].Value);
+        node.RemoteAddress = ready.Groups["remote"].Value;
+        return node;
+    }
+
+    /// <summary>Starts the node with exactly these arguments (for option errors and --help).</summary>
+    public static NodeProcess Launch(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(HostAssembly);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ABPA3__", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(key);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[key] = value;
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var node = new NodeProcess(process);
+        process.OutputDataReceived += (_, e) => node.OnLine(e.Data, isError: false);
+        process.ErrorDataReceived += (_, e) => node.OnLine(e.Data, isError: true);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        process.Exited += (_, _) => node._ready.TrySetException(new InvalidOperationException(
+            "the node exited before it was ready:\n" + string.Join('\n', node._output)));
+        return node;
+    }
+
+    private void OnLine(string? line, bool isError)
+    {
+        if (line is null)
+            return;
+        _output.Enqueue(isError ? "[stderr] " + line : line);
+        if (!isError && ReadyLine().Match(line) is { Success: true } match)
+            _ready.TrySetResult(match);
+    }
+
+    /// <summary>Sends SIGTERM, as a service manager does, and waits for the exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        if (kill(_process.Id, SIGTERM) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: {Marshal.GetLastPInvokeError()}");
+        return await WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>kill -9: no chance to flush anything.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+            await KillAsync();
+        _process.Dispose();
+    }
+
+    private static string HostAssembly { get; } = FindHostAssembly();
+
+    private static string FindHostAssembly()
+    {
+        // The test assembly lives in tests/Abpa3.Host.Tests/bin/<Configuration>/<tfm>/; the node was built beside it.
+        var testBin = new DirectoryInfo(AppContext.BaseDirectory);
+        var framework = testBin.Name;
+        var configuration = testBin.Parent!.Name;
+        var root = testBin;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Abpa3.Mesh.sln")))
+            root = root.Parent;
+        if (root is null)
+            throw new InvalidOperationException("Abpa3.Mesh.sln not found above " + AppContext.BaseDirectory);
+        var path = Path.Combine(root.FullName, "src", "Abpa3.Host", "bin", configuration, framework, "Abpa3.Host.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("build the solution first", path);
+    }
+
+    private const int SIGTERM = 15;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    [GeneratedRegex(@"^ABPA3 node ready: device_id=(?<id>\S+) http=(?<http>\S+) remote=(?<remote>\S+)$")]
+    private static partial Regex ReadyLine();
+}
