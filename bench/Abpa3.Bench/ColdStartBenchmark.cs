@@ -17,12 +17,15 @@ public static class ColdStartBenchmark
         var host = HostAssembly.Path;
         Console.WriteLine($"node: {host}");
         Console.WriteLine($"runs: {runs}, machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}");
-        await MeasureStartAsync(host, Path.Combine(Path.GetTempPath(), "abpa3-bench-warmup")); // disk cache, JIT caches
+        var warmup = Path.Combine(Path.GetTempPath(), $"abpa3-bench-warmup-{Guid.NewGuid():N}");
+        await MeasureStartAsync(host, warmup); // disk cache
+        Directory.Delete(warmup, recursive: true);
 
         var baseline = new List<double>();
         var firstBoot = new List<double>();
         var restart = new List<double>();
         var idleRss = new List<double>();
+        var idleAnon = new List<double>();
         for (var run = 0; run < runs; run++)
         {
             baseline.Add(await MeasureHelpAsync(host));
@@ -30,15 +33,16 @@ public static class ColdStartBenchmark
             try
             {
                 firstBoot.Add((await MeasureStartAsync(host, dataDir)).ReadyMs);
-                var (readyMs, rssMb) = await MeasureStartAsync(host, dataDir, measureIdle: true);
+                var (readyMs, rssMb, anonMb) = await MeasureStartAsync(host, dataDir, measureIdle: true);
                 restart.Add(readyMs);
                 idleRss.Add(rssMb);
+                idleAnon.Add(anonMb);
             }
             finally
             {
                 Directory.Delete(dataDir, recursive: true);
             }
-            Console.WriteLine($"run {run + 1}: baseline {baseline[^1]:F0} ms, first boot {firstBoot[^1]:F0} ms, restart {restart[^1]:F0} ms, idle RSS {idleRss[^1]:F1} MB");
+            Console.WriteLine($"run {run + 1}: baseline {baseline[^1]:F0} ms, first boot {firstBoot[^1]:F0} ms, restart {restart[^1]:F0} ms, idle RSS {idleRss[^1]:F1} MB (private {idleAnon[^1]:F1} MB)");
         }
 
         Console.WriteLine();
@@ -48,6 +52,7 @@ public static class ColdStartBenchmark
         Row("ready, first boot", firstBoot, "ms", Median(baseline));
         Row("ready, restart", restart, "ms", Median(baseline));
         Row("idle RSS after restart", idleRss, "MB", null);
+        Row("idle private (anonymous) memory", idleAnon, "MB", null);
         return 0;
     }
 
@@ -70,7 +75,7 @@ public static class ColdStartBenchmark
         return clock.Elapsed.TotalMilliseconds;
     }
 
-    private static async Task<(double ReadyMs, double RssMb)> MeasureStartAsync(string host, string dataDir, bool measureIdle = false)
+    private static async Task<(double ReadyMs, double RssMb, double AnonMb)> MeasureStartAsync(string host, string dataDir, bool measureIdle = false)
     {
         var port = FreePort();
         using var http = new HttpClient(new HttpClientHandler
@@ -103,15 +108,15 @@ public static class ColdStartBenchmark
             await Task.Delay(5);
         }
 
-        var rssMb = 0.0;
+        var (rssMb, anonMb) = (0.0, 0.0);
         if (measureIdle)
         {
             await Task.Delay(IdleSettle);
-            rssMb = ResidentMegabytes(process.Id);
+            (rssMb, anonMb) = (StatusMegabytes(process.Id, "VmRSS:"), StatusMegabytes(process.Id, "RssAnon:"));
         }
         Signal.Terminate(process.Id);
         await process.WaitForExitAsync();
-        return (readyMs, rssMb);
+        return (readyMs, rssMb, anonMb);
     }
 
     private static ProcessStartInfo Start(string host, IEnumerable<string> args)
@@ -123,9 +128,10 @@ public static class ColdStartBenchmark
         return start;
     }
 
-    private static double ResidentMegabytes(int pid)
+    /// <summary>A memory line of /proc/PID/status (VmRSS: everything resident; RssAnon: private memory only).</summary>
+    private static double StatusMegabytes(int pid, string field)
     {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:"));
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field));
         return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 
