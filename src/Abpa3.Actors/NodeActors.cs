@@ -22,7 +22,7 @@ public static class NodeActors
             .WithCustomSerializer(MeshJsonSerializer.Name, [typeof(IPersistedMessage)], system => new MeshJsonSerializer(system))
             .WithSqliteJournal(settings.DataDir)
             .WithPeerRemoting(identity, pins, settings.Bind, settings.RemotePort)
-            .AddDeviceSupervisor(identity, PairingSettings.FromConfig(config), clock);
+            .AddDeviceSupervisor(identity, DeviceSettings.FromConfig(config), PairingSettings.FromConfig(config), clock);
 
     /// <summary>The address peers reach this node's actor system at (with the real port when 0 was configured).</summary>
     public static string RemoteAddress(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress.ToString();

@@ -30,7 +30,7 @@ public static class NodeCommand
         {
             DataDir, Name, DeviceId, Bind, HttpPort, RemotePort, PlainHttp,
         };
-        root.SetAction((result, cancellationToken) => RunAsync(LoadConfig(result), cancellationToken));
+        root.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
         return root;
     }
 
@@ -54,18 +54,21 @@ public static class NodeCommand
         return MeshConfig.LoadFiles(MeshConfig.DefaultDirectory).WithOverrides(overrides);
     }
 
-    private static async Task<int> RunAsync(Config config, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
     {
-        MeshNode node;
+        MeshNode? node = null;
         try
         {
-            node = MeshNode.Create(config);
+            node = MeshNode.Create(LoadConfig(result));
             await node.StartAsync(cancellationToken);
         }
-        catch (Exception e) when (e is ConfigurationException or InvalidOperationException or InvalidDataException
-                                      or IOException or UnauthorizedAccessException or ArgumentException or FormatException)
+        catch (Exception e)
         {
+            // Whatever stops the start (configuration, data directory, busy port), the owner gets one
+            // line saying what, not a stack trace.
             await Console.Error.WriteLineAsync($"ABPA3 node failed to start: {e.Message}");
+            if (node is not null)
+                await node.DisposeAsync();
             return 1;
         }
 

@@ -18,7 +18,7 @@ public sealed record EdgeSettings(
     {
         var auth = config.GetConfig("abpa3.auth") ?? throw new ConfigurationException("missing abpa3.auth");
         var http = config.GetConfig("abpa3.http") ?? throw new ConfigurationException("missing abpa3.http");
-        return new EdgeSettings(
+        var settings = new EdgeSettings(
             auth.GetTimeSpan("token-lifetime"),
             auth.GetTimeSpan("clock-skew"),
             auth.GetInt("login-permits"),
@@ -28,5 +28,13 @@ public sealed record EdgeSettings(
             auth.GetInt("min-password-length"),
             auth.GetInt("max-password-length"),
             http.GetByteSize("max-request-body") ?? throw new ConfigurationException("abpa3.http.max-request-body must be set"));
+        return settings.IsValid
+            ? settings
+            : throw new ConfigurationException("abpa3.auth and abpa3.http need positive limits, windows and lifetimes, and min-password-length ≤ max-password-length");
     }
+
+    private bool IsValid =>
+        TokenLifetime > TimeSpan.Zero && ClockSkew >= TimeSpan.Zero
+        && LoginPermits > 0 && LoginWindow > TimeSpan.Zero && SetupPermits > 0 && SetupWindow > TimeSpan.Zero
+        && MinPasswordLength > 0 && MinPasswordLength <= MaxPasswordLength && MaxRequestBody > 0;
 }

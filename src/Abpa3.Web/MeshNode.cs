@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,11 +31,13 @@ namespace Abpa3.Web;
 public sealed class MeshNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly IDisposable _dataDirectoryLock;
     private bool _disposed;
 
-    private MeshNode(WebApplication app, NodeSettings settings, NodeIdentity identity)
+    private MeshNode(WebApplication app, IDisposable dataDirectoryLock, NodeSettings settings, NodeIdentity identity)
     {
         _app = app;
+        _dataDirectoryLock = dataDirectoryLock;
         Settings = settings;
         Identity = identity;
     }
@@ -60,6 +63,22 @@ public sealed class MeshNode : IAsyncDisposable
         var settings = NodeSettings.FromConfig(config);
         var edge = EdgeSettings.FromConfig(config);
         var bindAddress = ParseBind(settings.Bind);
+        DataDirectory.Ensure(settings.DataDir);
+        var dataDirectoryLock = DataDirectory.Lock(settings.DataDir);
+        try
+        {
+            return Create(config, settings, edge, bindAddress, dataDirectoryLock, clock, logging);
+        }
+        catch
+        {
+            dataDirectoryLock.Dispose();
+            throw;
+        }
+    }
+
+    private static MeshNode Create(Config config, NodeSettings settings, EdgeSettings edge, IPAddress bindAddress,
+        IDisposable dataDirectoryLock, TimeProvider clock, Action<ILoggingBuilder>? logging)
+    {
         var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
         var signingKey = SigningKey.LoadOrCreate(settings.DataDir);
         var pins = new PeerCertificatePins();
@@ -81,11 +100,16 @@ public sealed class MeshNode : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = edge.MaxRequestBody;
-            kestrel.Listen(bindAddress, settings.HttpPort, listen =>
+            void Configure(ListenOptions listen)
             {
                 if (!settings.PlainHttp)
                     listen.UseHttps(identity.Certificate);
-            });
+            }
+            // The wildcard means every interface, IPv6 included where the machine has it.
+            if (bindAddress.Equals(IPAddress.Any))
+                kestrel.ListenAnyIP(settings.HttpPort, Configure);
+            else
+                kestrel.Listen(bindAddress, settings.HttpPort, Configure);
         });
 
         var tokens = new TokenIssuer(identity.DeviceId.Value, signingKey, edge, clock);
@@ -131,7 +155,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapHealth();
         app.MapDevices();
         app.MapAuth();
-        return new MeshNode(app, settings, identity);
+        return new MeshNode(app, dataDirectoryLock, settings, identity);
     }
 
     /// <summary>Starts the edge and the actor system, and returns once the node answers requests.</summary>
@@ -155,6 +179,8 @@ public sealed class MeshNode : IAsyncDisposable
         SqliteJournal.Flush();
     }
 
+    private void ReleaseDataDirectory() => _dataDirectoryLock.Dispose();
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -168,6 +194,7 @@ public sealed class MeshNode : IAsyncDisposable
         {
             await _app.DisposeAsync();
             SqliteJournal.Flush();
+            ReleaseDataDirectory();
         }
     }
 

@@ -147,6 +147,28 @@ public sealed class NodeProcessSpecs : IDisposable
     }
 
     [Fact]
+    public async Task A_second_node_on_the_same_data_directory_refuses_to_start()
+    {
+        await using var first = await NodeProcess.StartAsync(_dataDir);
+        await using var second = NodeProcess.Launch(["--data-dir", _dataDir, "--bind", "127.0.0.1", "--http-port", "0", "--remote-port", "0"]);
+
+        Assert.Equal(1, await second.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(second.Output, l => l.Contains("another node is using the data directory"));
+        using var https = new Https(first.HttpUrl);
+        Assert.Equal(first.DeviceId, (await https.GetJsonAsync("/api/devices/info"))["device_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_invalid_setting_from_the_environment_is_reported_not_thrown()
+    {
+        await using var node = NodeProcess.Launch(["--data-dir", _dataDir, "--http-port", "0", "--remote-port", "0"],
+            new Dictionary<string, string> { ["ABPA3__AUTH__LOGIN_PERMITS"] = "0" });
+
+        Assert.Equal(1, await node.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(node.Output, l => l.StartsWith("[stderr] ABPA3 node failed to start") && l.Contains("abpa3.auth"));
+    }
+
+    [Fact]
     public async Task Help_documents_every_option()
     {
         await using var node = NodeProcess.Launch(["--help"]);

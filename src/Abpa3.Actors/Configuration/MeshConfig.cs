@@ -6,7 +6,7 @@ namespace Abpa3.Actors.Configuration;
 /// Loads the node's HOCON: every <c>*.hocon</c> file of the config directory, with overrides layered
 /// on top (environment variables, then command-line options).
 /// </summary>
-public static class MeshConfig
+public static partial class MeshConfig
 {
     public const string EnvironmentPrefix = "ABPA3__";
 
@@ -35,9 +35,13 @@ public static class MeshConfig
             if (entry.Key is not string key || !key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) || entry.Value is not string value)
                 continue;
             var path = key[EnvironmentPrefix.Length..]
-                .Split("__", StringSplitOptions.RemoveEmptyEntries)
-                .Select(segment => segment.ToLowerInvariant().Replace('_', '-'));
-            overrides["abpa3." + string.Join('.', path)] = value;
+                .Split("__")
+                .Select(segment => segment.ToLowerInvariant().Replace('_', '-'))
+                .ToList();
+            // A malformed name (empty segment, odd characters) is ignored rather than allowed to
+            // land somewhere unexpected in the configuration.
+            if (path.All(segment => KeySegment().IsMatch(segment)))
+                overrides["abpa3." + string.Join('.', path)] = value;
         }
         return overrides;
     }
@@ -45,11 +49,18 @@ public static class MeshConfig
     /// <summary>Puts <paramref name="overrides"/> (HOCON path → value) in front of <paramref name="config"/>.</summary>
     public static Config WithOverrides(this Config config, IReadOnlyDictionary<string, string> overrides)
     {
-        if (overrides.Count == 0)
-            return config;
-        var lines = overrides.Select(pair => $"{pair.Key} = {Quote(pair.Value)}");
-        return ConfigurationFactory.ParseString(string.Join('\n', lines)).WithFallback(config);
+        foreach (var (key, value) in overrides)
+        {
+            var segments = key.Split('.');
+            if (!segments.All(segment => KeySegment().IsMatch(segment)))
+                throw new ConfigurationException($"'{key}' is not a configuration key");
+            config = ConfigurationFactory.ParseString($"{key} = {Quote(value)}").WithFallback(config);
+        }
+        return config;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9-]*$")]
+    private static partial System.Text.RegularExpressions.Regex KeySegment();
 
     private static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"";

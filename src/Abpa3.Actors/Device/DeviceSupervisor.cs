@@ -16,12 +16,16 @@ namespace Abpa3.Actors.Device;
 public sealed class DeviceSupervisor : ReceiveActor, IWithStash
 {
     private readonly NodeIdentity _identity;
+    private readonly DeviceSettings _settings;
     private readonly IActorRef _pairing;
     private DeviceLifecycle _lifecycle = DeviceLifecycle.Initial;
+    private int _wrongSetupCodes;
+    private int _stashed;
 
-    public DeviceSupervisor(NodeIdentity identity, PairingSettings pairingSettings, TimeProvider clock)
+    public DeviceSupervisor(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, TimeProvider clock)
     {
         _identity = identity;
+        _settings = settings;
         var coordinator = PairingCoordinator.Props(identity.DeviceId, pairingSettings, Self, clock);
         _pairing = Context.ActorOf(
             BackoffSupervisor.Props(Backoff.OnStop(
@@ -40,8 +44,19 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
             _lifecycle = changed.Lifecycle;
             Become(Ready);
             Stash.UnstashAll();
+            _stashed = 0;
         });
-        ReceiveAny(_ => Stash.Stash());
+        ReceiveAny(_ =>
+        {
+            // Bounded: a flood during a slow recovery is answered "busy" instead of growing memory.
+            if (_stashed >= _settings.MaxPendingWhileRecovering)
+            {
+                Sender.Tell(NodeBusy.Instance);
+                return;
+            }
+            _stashed++;
+            Stash.Stash();
+        });
     }
 
     private void Ready()
@@ -49,32 +64,53 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
         Receive<LifecycleChanged>(changed => _lifecycle = changed.Lifecycle);
         Receive<GetDeviceInfo>(_ => Sender.Tell(new DeviceInfo(
             _identity.DeviceId.Value, _identity.SerialNumber, _identity.Name, _identity.CertSha256, _lifecycle)));
-        Receive<SetupOwner>(HandleSetup);
+        Receive<CheckSetupCode>(check =>
+        {
+            if (RefuseSetup(check.SetupCode) is { } refusal)
+                Sender.Tell(refusal);
+            else
+                Sender.Tell(SetupCodeAccepted.Instance);
+        });
+        Receive<SetupOwner>(setup =>
+        {
+            if (RefuseSetup(setup.SetupCode) is { } refusal)
+                Sender.Tell(refusal);
+            else
+                _pairing.Forward(new PairingCommands.CreateOwner(setup.Username, setup.PasswordHash));
+        });
         Receive<IPairingCommand>(command => _pairing.Forward(command));
         Receive<IPairingQuery>(query => _pairing.Forward(query));
     }
 
-    private void HandleSetup(SetupOwner setup)
+    /// <summary>
+    /// Why a setup attempt with this code must fail, or null if it may proceed. State comes first
+    /// (once claimed, setup is closed whatever code is offered); after too many wrong codes from
+    /// anywhere, setup stays locked until the device restarts, so guessing from many addresses gains nothing.
+    /// </summary>
+    private PairingReplies.Refused? RefuseSetup(string? code)
     {
-        // The state check comes first: once claimed, setup is closed whatever code is offered.
         if (_lifecycle.State != DeviceState.Unconfigured)
-            Sender.Tell(new PairingReplies.Refused(RefusalReason.AlreadyConfigured, "the device already has an owner"));
-        else if (!_identity.SetupCode.Matches(setup.SetupCode))
-            Sender.Tell(new PairingReplies.Refused(RefusalReason.WrongSetupCode, "wrong setup code"));
-        else
-            _pairing.Forward(new PairingCommands.CreateOwner(setup.Username, setup.PasswordHash));
+            return new PairingReplies.Refused(RefusalReason.AlreadyConfigured, "the device already has an owner");
+        if (_wrongSetupCodes >= _settings.MaxWrongSetupCodes)
+            return new PairingReplies.Refused(RefusalReason.SetupLocked,
+                "setup is locked after too many wrong codes; restart the device to try again");
+        if (_identity.SetupCode.Matches(code))
+            return null;
+        _wrongSetupCodes++;
+        return new PairingReplies.Refused(RefusalReason.WrongSetupCode, "wrong setup code");
     }
 
-    public static Props Props(NodeIdentity identity, PairingSettings pairingSettings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, pairingSettings, clock));
+    public static Props Props(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, clock));
 }
 
 public static class DeviceSupervisorRegistration
 {
     /// <summary>Starts the node's root actor and registers it for <c>IRequiredActor&lt;DeviceSupervisor&gt;</c>.</summary>
     public static AkkaConfigurationBuilder AddDeviceSupervisor(
-        this AkkaConfigurationBuilder builder, NodeIdentity identity, PairingSettings pairingSettings, TimeProvider clock) =>
+        this AkkaConfigurationBuilder builder, NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings,
+        TimeProvider clock) =>
         builder.WithActors((system, registry) =>
             registry.Register<DeviceSupervisor>(
-                system.ActorOf(DeviceSupervisor.Props(identity, pairingSettings, clock), "device")));
+                system.ActorOf(DeviceSupervisor.Props(identity, settings, pairingSettings, clock), "device")));
 }

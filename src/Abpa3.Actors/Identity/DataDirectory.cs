@@ -14,6 +14,25 @@ public static class DataDirectory
             return;
         }
         Directory.CreateDirectory(path, OwnerOnlyDirectory);
+        // An existing directory may have been made by hand with looser rights; nobody else may swap our keys.
+        File.SetUnixFileMode(path, OwnerOnlyDirectory);
+    }
+
+    /// <summary>
+    /// Holds the data directory for this process: a second node on the same directory would share
+    /// identity and journal, so it refuses to start. Released when the returned handle is disposed.
+    /// </summary>
+    public static IDisposable Lock(string path)
+    {
+        var lockFile = Path.Combine(path, "node.lock");
+        try
+        {
+            return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"another node is using the data directory {path}", e);
+        }
     }
 
     /// <summary>Writes a file that only its owner can read, via a temporary file so a crash never leaves half a secret.</summary>

@@ -5,14 +5,17 @@ public interface IPairingCommand;
 
 public static class PairingCommands
 {
-    /// <summary>Create the owner account. The setup code has been checked by the device supervisor.</summary>
-    public sealed record CreateOwner(string Username, string PasswordHash) : IPairingCommand;
+    /// <summary>
+    /// Create the owner account. Internal: only the device supervisor sends it, after the setup code
+    /// matched, so no other sender of pairing commands can claim the device.
+    /// </summary>
+    internal sealed record CreateOwner(string Username, string PasswordHash) : IPairingCommand;
 
     /// <summary>Add an administrator account (the edge only lets the owner ask).</summary>
     public sealed record AddAdmin(string Username, string PasswordHash) : IPairingCommand;
 }
 
-public enum RefusalReason { WrongSetupCode, AlreadyConfigured, NotConfigured, InvalidAccount, UsernameTaken }
+public enum RefusalReason { WrongSetupCode, SetupLocked, AlreadyConfigured, NotConfigured, InvalidAccount, UsernameTaken }
 
 public static class PairingReplies
 {

@@ -56,6 +56,10 @@ public static class AuthApi
         if (!rules.IsValid)
             return Problems.Invalid(rules.Errors);
 
+        // The code is checked before the (deliberately slow) password hash, so wrong guesses cost the node nothing.
+        var check = await gateway.AskAsync(new DeviceMessages.CheckSetupCode(request.SetupCode), context.RequestAborted);
+        if (check is not DeviceMessages.SetupCodeAccepted)
+            return Refusal(check);
         var reply = await gateway.AskAsync(
             new DeviceMessages.SetupOwner(request.Username!, passwords.Hash(request.Password!), request.SetupCode),
             context.RequestAborted);
@@ -117,7 +121,7 @@ public static class AuthApi
 
     private static IResult Refusal(object reply) => reply switch
     {
-        PairingReplies.Refused { Reason: RefusalReason.WrongSetupCode } r => Problems.Forbidden(r.Message),
+        PairingReplies.Refused { Reason: RefusalReason.WrongSetupCode or RefusalReason.SetupLocked } r => Problems.Forbidden(r.Message),
         PairingReplies.Refused { Reason: RefusalReason.AlreadyConfigured or RefusalReason.NotConfigured or RefusalReason.UsernameTaken } r =>
             Problems.Conflict(r.Message),
         PairingReplies.Refused { Reason: RefusalReason.InvalidAccount } r =>

@@ -6,7 +6,21 @@ namespace Abpa3.Web.Http;
 /// <summary>The address a request came from, as the key for per-client limits.</summary>
 public static class ClientAddress
 {
-    public static string Of(HttpContext context) => Normalize(context.Connection.RemoteIpAddress)?.ToString() ?? "unknown";
+    /// <summary>
+    /// The partition key for per-client limits: an IPv4 address, or an IPv6 address's /64 prefix,
+    /// since one LAN host can take any number of addresses inside its /64.
+    /// </summary>
+    public static string Of(HttpContext context)
+    {
+        var address = Normalize(context.Connection.RemoteIpAddress);
+        if (address is null)
+            return "unknown";
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+            return address.ToString();
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
+    }
 
     public static IPAddress? Normalize(IPAddress? address) =>
         address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;

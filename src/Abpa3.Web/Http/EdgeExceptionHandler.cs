@@ -16,7 +16,8 @@ public sealed class EdgeExceptionHandler(IProblemDetailsService problems, ILogge
     {
         var (status, title, detail) = exception switch
         {
-            AskTimeoutException => (StatusCodes.Status503ServiceUnavailable, "Node busy", "The node did not answer in time; try again."),
+            AskTimeoutException or NodeBusyException =>
+                (StatusCodes.Status503ServiceUnavailable, "Node busy", "The node did not answer in time; try again."),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
             _ => (StatusCodes.Status500InternalServerError, "Internal error", "The node could not complete this request."),

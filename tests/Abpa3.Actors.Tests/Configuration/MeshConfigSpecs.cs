@@ -44,6 +44,27 @@ public class MeshConfigSpecs
     }
 
     [Fact]
+    public void Malformed_environment_names_are_ignored_and_cannot_displace_other_settings()
+    {
+        var environment = new Hashtable
+        {
+            ["ABPA3__"] = "x",
+            ["ABPA3__NODE____HTTP_PORT"] = "1",
+            ["ABPA3__NODE__DATA.DIR"] = "/elsewhere",
+            ["ABPA3__NODE__BIND\\"] = "0.0.0.0",
+            ["ABPA3__NODE__DATA_DIR"] = "/right/place",
+        };
+
+        var overrides = MeshConfig.FromEnvironment(environment);
+        var node = NodeSettings.FromConfig(MeshConfig.LoadFiles(MeshConfig.DefaultDirectory).WithOverrides(overrides));
+
+        Assert.Equal(["abpa3.node.data-dir"], overrides.Keys);
+        Assert.Equal("/right/place", node.DataDir);
+        Assert.Throws<Akka.Configuration.ConfigurationException>(() =>
+            MeshConfig.LoadFiles(MeshConfig.DefaultDirectory).WithOverrides(new Dictionary<string, string> { ["abpa3.x = 1\nabpa3"] = "y" }));
+    }
+
+    [Fact]
     public void Overrides_win_over_the_files_and_keep_odd_characters_intact()
     {
         var config = MeshConfig.LoadFiles(MeshConfig.DefaultDirectory).WithOverrides(new Dictionary<string, string>

@@ -45,6 +45,40 @@ public sealed class DeviceSupervisorSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Too_many_wrong_codes_lock_setup_until_the_device_restarts()
+    {
+        var threeTries = new Dictionary<string, string> { ["abpa3.device.max-wrong-setup-codes"] = "3" };
+        await using (var node = await ActorNode.StartAsync(_dir.Path, threeTries))
+        {
+            var code = node.Identity.SetupCode.Reveal();
+            var wrong = code == "12345678" ? "87654321" : "12345678";
+            for (var i = 0; i < 3; i++)
+                Assert.Equal(RefusalReason.WrongSetupCode, (await Ask<Refused>(node, new CheckSetupCode(wrong))).Reason);
+
+            Assert.Equal(RefusalReason.SetupLocked, (await Ask<Refused>(node, new CheckSetupCode(code))).Reason);
+            Assert.Equal(RefusalReason.SetupLocked, (await Ask<Refused>(node, new SetupOwner("alice", "hash", code))).Reason);
+            Assert.Equal(DeviceState.Unconfigured, (await Ask<DeviceInfo>(node, GetDeviceInfo.Instance)).Lifecycle.State);
+        }
+
+        await using (var restarted = await ActorNode.StartAsync(_dir.Path, threeTries))
+        {
+            var code = restarted.Identity.SetupCode.Reveal();
+            Assert.Same(SetupCodeAccepted.Instance, await Ask<SetupCodeAccepted>(restarted, new CheckSetupCode(code)));
+            await Ask<AccountCreated>(restarted, new SetupOwner("alice", "hash", code));
+        }
+    }
+
+    [Fact]
+    public async Task Checking_the_right_code_claims_nothing()
+    {
+        await using var node = await ActorNode.StartAsync(_dir.Path);
+
+        await Ask<SetupCodeAccepted>(node, new CheckSetupCode(node.Identity.SetupCode.Reveal()));
+
+        Assert.Equal(DeviceState.Unconfigured, (await Ask<DeviceInfo>(node, GetDeviceInfo.Instance)).Lifecycle.State);
+    }
+
+    [Fact]
     public async Task The_setup_code_claims_the_device_once_and_the_claim_survives_a_restart()
     {
         string certSha256;

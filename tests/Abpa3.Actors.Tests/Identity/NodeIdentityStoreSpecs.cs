@@ -30,6 +30,28 @@ public sealed class NodeIdentityStoreSpecs : IDisposable
     }
 
     [Fact]
+    public void A_data_directory_made_by_hand_with_loose_rights_is_tightened()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        Directory.CreateDirectory(_dir.Path);
+        File.SetUnixFileMode(_dir.Path, (UnixFileMode)0b111_111_111);
+
+        NodeIdentityStore.LoadOrCreate(_dir.Path, null, null);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_dir.Path));
+    }
+
+    [Fact]
+    public void Only_one_process_holds_a_data_directory()
+    {
+        DataDirectory.Ensure(_dir.Path);
+        using (DataDirectory.Lock(_dir.Path))
+            Assert.Throws<InvalidOperationException>(() => DataDirectory.Lock(_dir.Path).Dispose());
+        DataDirectory.Lock(_dir.Path).Dispose(); // released with its holder
+    }
+
+    [Fact]
     public void Second_boot_reuses_every_part_of_the_identity()
     {
         var first = NodeIdentityStore.LoadOrCreate(_dir.Path, null, null);

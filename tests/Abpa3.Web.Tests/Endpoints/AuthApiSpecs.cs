@@ -133,6 +133,28 @@ public class AuthApiSpecs
     }
 
     [Fact]
+    public async Task Wrong_codes_from_everywhere_together_lock_setup()
+    {
+        // The per-address limit is lifted so that only the device-wide lock is in play.
+        await using var node = await TestNode.StartAsync(new Dictionary<string, string>
+        {
+            ["abpa3.auth.setup-permits"] = "1000",
+            ["abpa3.device.max-wrong-setup-codes"] = "5",
+        });
+        var wrong = node.SetupCode == "00000000" ? "11111111" : "00000000";
+        for (var i = 0; i < 5; i++)
+            await TestNode.AssertProblemAsync(await node.PostJsonAsync("/api/auth/setup",
+                new { username = "mallory", password = "long enough", setup_code = wrong }), 403);
+
+        var locked = await TestNode.AssertProblemAsync(await node.PostJsonAsync("/api/auth/setup",
+            new { username = "owner", password = "long enough", setup_code = node.SetupCode }), 403);
+
+        Assert.Contains("locked", locked["detail"]!.GetValue<string>());
+        var info = await TestNode.ReadJsonAsync(await node.GetAsync("/api/devices/info"));
+        Assert.Equal("unconfigured", info["state"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task An_expired_token_is_refused()
     {
         await using var node = await TestNode.StartAsync();
