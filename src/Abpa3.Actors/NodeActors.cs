@@ -8,6 +8,7 @@ using Abpa3.Actors.Pairing;
 using Abpa3.Actors.Persistence;
 using Abpa3.Actors.Remoting;
 using Abpa3.Actors.Serialization;
+using Abpa3.Actors.Sync;
 
 namespace Abpa3.Actors;
 
@@ -22,7 +23,8 @@ public static class NodeActors
             .WithCustomSerializer(MeshJsonSerializer.Name, [typeof(IPersistedMessage)], system => new MeshJsonSerializer(system))
             .WithSqliteJournal(settings.DataDir)
             .WithPeerRemoting(identity, pins, settings.Bind, settings.RemotePort)
-            .AddDeviceSupervisor(identity, DeviceSettings.FromConfig(config), PairingSettings.FromConfig(config), clock);
+            .AddDeviceSupervisor(identity, DeviceSettings.FromConfig(config), PairingSettings.FromConfig(config), clock)
+            .AddSync(SyncSettings.FromConfig(config), clock);
 
     /// <summary>The address peers reach this node's actor system at (with the real port when 0 was configured).</summary>
     public static string RemoteAddress(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress.ToString();

@@ -10,6 +10,8 @@ public sealed record EdgeSettings(
     TimeSpan LoginWindow,
     int SetupPermits,
     TimeSpan SetupWindow,
+    int PairPermits,
+    TimeSpan PairWindow,
     int MinPasswordLength,
     int MaxPasswordLength,
     long MaxRequestBody)
@@ -25,6 +27,8 @@ public sealed record EdgeSettings(
             auth.GetTimeSpan("login-window"),
             auth.GetInt("setup-permits"),
             auth.GetTimeSpan("setup-window"),
+            auth.GetInt("pair-permits"),
+            auth.GetTimeSpan("pair-window"),
             auth.GetInt("min-password-length"),
             auth.GetInt("max-password-length"),
             http.GetByteSize("max-request-body") ?? throw new ConfigurationException("abpa3.http.max-request-body must be set"));
@@ -36,5 +40,6 @@ public sealed record EdgeSettings(
     private bool IsValid =>
         TokenLifetime > TimeSpan.Zero && ClockSkew >= TimeSpan.Zero
         && LoginPermits > 0 && LoginWindow > TimeSpan.Zero && SetupPermits > 0 && SetupWindow > TimeSpan.Zero
+        && PairPermits > 0 && PairWindow > TimeSpan.Zero
         && MinPasswordLength > 0 && MinPasswordLength <= MaxPasswordLength && MaxRequestBody > 0;
 }

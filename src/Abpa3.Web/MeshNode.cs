@@ -7,7 +7,10 @@ using Abpa3.Actors.Configuration;
 using Abpa3.Actors.Device;
 using Abpa3.Actors.Identity;
 using Abpa3.Actors.Persistence;
+using Abpa3.Actors.Pairing;
 using Abpa3.Actors.Remoting;
+using Abpa3.Actors.Sync;
+using Abpa3.Web.Sync;
 using Abpa3.Web.Auth;
 using Abpa3.Web.Endpoints;
 using Abpa3.Web.Http;
@@ -121,6 +124,9 @@ public sealed class MeshNode : IAsyncDisposable
             .AddSingleton(clock)
             .AddSingleton(tokens)
             .AddSingleton<Passwords>()
+            .AddSingleton(PairingSettings.FromConfig(config))
+            .AddSingleton(SyncSettings.FromConfig(config))
+            .AddSingleton<QrCodeCache>()
             .AddSingleton<DeviceGateway>()
             .AddProblemDetails()
             .AddExceptionHandler<EdgeExceptionHandler>()
@@ -152,9 +158,12 @@ public sealed class MeshNode : IAsyncDisposable
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapHealth();
         app.MapDevices();
         app.MapAuth();
+        app.MapPairing();
+        app.MapSyncSocket();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }
 

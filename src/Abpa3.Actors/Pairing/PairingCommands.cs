@@ -13,13 +13,33 @@ public static class PairingCommands
 
     /// <summary>Add an administrator account (the edge only lets the owner ask).</summary>
     public sealed record AddAdmin(string Username, string PasswordHash) : IPairingCommand;
+
+    /// <summary>Issue a one-time QR pairing token (the edge made it and keeps the clear text only for the QR image).</summary>
+    public sealed record IssuePairingToken(string TokenId, string TokenHash, TimeSpan Lifetime, int MaxLiveTokens) : IPairingCommand;
+
+    /// <summary>Pair a client with a token; the edge made the device key and sends only its hash.</summary>
+    public sealed record PairClient(string TokenHash, string DeviceId, string Name, string Type, string KeyHash) : IPairingCommand;
+
+    /// <summary>Revoke a client device: its key is refused from now on, across restarts.</summary>
+    public sealed record RevokeClient(string DeviceId) : IPairingCommand;
 }
 
-public enum RefusalReason { WrongSetupCode, SetupLocked, AlreadyConfigured, NotConfigured, InvalidAccount, UsernameTaken }
+public enum RefusalReason
+{
+    WrongSetupCode, SetupLocked, AlreadyConfigured, NotConfigured, InvalidAccount, UsernameTaken,
+    TokenNotValid, TooManyTokens, UnknownDevice, DeviceIdTaken,
+}
 
 public static class PairingReplies
 {
     public sealed record AccountCreated(UserAccount Account);
 
     public sealed record Refused(RefusalReason Reason, string Message);
+
+    public sealed record PairingTokenAccepted(string TokenId, DateTimeOffset ExpiresAt);
+
+    public sealed record ClientAccepted(ClientDevice Client);
+
+    /// <summary>The client is revoked (also when it already was: revoking is idempotent).</summary>
+    public sealed record ClientRevokedReply(ClientDevice Client);
 }

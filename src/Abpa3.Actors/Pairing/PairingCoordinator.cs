@@ -18,6 +18,9 @@ public sealed class PairingCoordinator : ReceivePersistentActor
     private readonly TimeProvider _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private PairingState _state = PairingState.Empty;
+    /// <summary>When each client was last active, kept in memory; the journal hears of it once per interval.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _liveLastSeen = new();
+    private readonly Dictionary<string, DateTimeOffset> _lastSeenWritten = new();
 
     public PairingCoordinator(DeviceId deviceId, PairingSettings settings, IActorRef lifecycleListener, TimeProvider clock)
     {
@@ -35,6 +38,20 @@ public sealed class PairingCoordinator : ReceivePersistentActor
         Recover<RecoveryCompleted>(_ => _lifecycleListener.Tell(new LifecycleChanged(_state.Lifecycle)));
 
         Command<IPairingCommand>(Handle);
+        Command<AuthenticateClient>(query =>
+        {
+            var client = _state.FindClientByKeyHash(query.KeyHash);
+            if (client is null || client.Revoked)
+            {
+                Sender.Tell(new ClientRefused(Revoked: client is not null));
+                return;
+            }
+            MarkActive(client.DeviceId);
+            Sender.Tell(new ClientAuthenticated(client));
+        });
+        Command<ClientActive>(active => MarkActive(active.DeviceId));
+        Command<ListClients>(_ => Sender.Tell(new ClientList(
+            _state.Clients.Values.OrderBy(c => c.PairedAt).Select(WithLiveLastSeen).ToList())));
         Command<GetUser>(query => Sender.Tell(_state.FindUser(query.Username) is { } account
             ? new UserFound(account)
             : new UserNotFound(query.Username)));
@@ -69,10 +86,47 @@ public sealed class PairingCoordinator : ReceivePersistentActor
             if (_state.Lifecycle != lifecycleBefore)
                 _lifecycleListener.Tell(new LifecycleChanged(_state.Lifecycle));
             requester.Tell(decision.Reply);
+            foreach (var persisted in decision.Events)
+                Announce(persisted);
             if (LastSequenceNr % _settings.SnapshotEvery == 0)
                 SaveSnapshot(_state.ToSnapshot());
         });
     }
+
+    /// <summary>Tells the rest of the node (sessions, the devices topic) what changed in the client registry.</summary>
+    private void Announce(IPairingEvent persisted)
+    {
+        var stream = Context.System.EventStream;
+        switch (persisted)
+        {
+            case PairingEvents.ClientPaired e:
+                stream.Publish(new ClientRegistryChanged("paired", _state.Clients[e.DeviceId]));
+                break;
+            case PairingEvents.ClientRevoked e:
+                stream.Publish(new ClientRevokedNotice(e.DeviceId));
+                stream.Publish(new ClientRegistryChanged("revoked", _state.Clients[e.DeviceId]));
+                break;
+        }
+    }
+
+    private void MarkActive(string deviceId)
+    {
+        if (!_state.Clients.TryGetValue(deviceId, out var client) || client.Revoked)
+            return;
+        var now = _clock.GetUtcNow();
+        _liveLastSeen[deviceId] = now;
+        var written = _lastSeenWritten.TryGetValue(deviceId, out var pending) ? pending : client.LastSeen;
+        if (written is { } at && now - at < _settings.LastSeenWriteInterval)
+            return;
+        _lastSeenWritten[deviceId] = now;
+        // Nobody waits on this write, so it need not hold up the mailbox.
+        PersistAsync(new PairingEvents.ClientSeen(deviceId, now), e => _state = _state.Apply(e));
+    }
+
+    private ClientDevice WithLiveLastSeen(ClientDevice client) =>
+        _liveLastSeen.TryGetValue(client.DeviceId, out var live) && (client.LastSeen is null || live > client.LastSeen)
+            ? client with { LastSeen = live }
+            : client;
 
     public static Props Props(DeviceId deviceId, PairingSettings settings, IActorRef lifecycleListener, TimeProvider clock) =>
         Akka.Actor.Props.Create(() => new PairingCoordinator(deviceId, settings, lifecycleListener, clock));

@@ -16,4 +16,30 @@ public static class PairingQueries
 
     /// <summary>Told by the coordinator to its parent after recovery and after every change of the lifecycle.</summary>
     public sealed record LifecycleChanged(DeviceLifecycle Lifecycle);
+
+    /// <summary>Who holds this device key? Answered with <see cref="ClientAuthenticated"/> or <see cref="ClientRefused"/>.</summary>
+    public sealed record AuthenticateClient(string KeyHash) : IPairingQuery;
+
+    public sealed record ClientAuthenticated(ClientDevice Client);
+
+    /// <summary>Unknown key, or a revoked device (<see cref="Revoked"/> tells which, for the close code).</summary>
+    public sealed record ClientRefused(bool Revoked);
+
+    /// <summary>Answered with <see cref="ClientList"/>.</summary>
+    public sealed class ListClients : IPairingQuery
+    {
+        public static readonly ListClients Instance = new();
+        private ListClients() { }
+    }
+
+    public sealed record ClientList(IReadOnlyList<ClientDevice> Clients);
+
+    /// <summary>A client was active (connected or sent something); the coordinator decides whether to write it.</summary>
+    public sealed record ClientActive(string DeviceId) : IPairingQuery;
+
+    /// <summary>Published on the event stream when a client is revoked, so its open sessions close at once.</summary>
+    public sealed record ClientRevokedNotice(string DeviceId);
+
+    /// <summary>Published on the event stream when the client registry changes (the <c>devices</c> topic).</summary>
+    public sealed record ClientRegistryChanged(string Change, ClientDevice Client);
 }

@@ -17,17 +17,33 @@ public sealed record PairingDecision(IReadOnlyList<IPairingEvent> Events, object
 /// The pairing coordinator's state and rules, free of any actor: <see cref="Decide"/> turns a command
 /// into events, <see cref="Apply"/> folds an event into the next state.
 /// </summary>
-public sealed record PairingState(DeviceLifecycle Lifecycle, ImmutableDictionary<string, UserAccount> Users)
+public sealed record PairingState(
+    DeviceLifecycle Lifecycle,
+    ImmutableDictionary<string, UserAccount> Users,
+    ImmutableDictionary<string, PairingToken> TokensByHash,
+    ImmutableDictionary<string, ClientDevice> Clients,
+    ImmutableDictionary<string, string> ClientIdsByKeyHash)
 {
-    public static readonly PairingState Empty = new(DeviceLifecycle.Initial, ImmutableDictionary<string, UserAccount>.Empty);
+    public static readonly PairingState Empty = new(
+        DeviceLifecycle.Initial,
+        ImmutableDictionary<string, UserAccount>.Empty,
+        ImmutableDictionary<string, PairingToken>.Empty,
+        ImmutableDictionary<string, ClientDevice>.Empty,
+        ImmutableDictionary<string, string>.Empty);
 
     public UserAccount? FindUser(string username) =>
         Users.GetValueOrDefault(UserAccount.Normalize(username));
+
+    public ClientDevice? FindClientByKeyHash(string keyHash) =>
+        ClientIdsByKeyHash.TryGetValue(keyHash, out var id) ? Clients[id] : null;
 
     public PairingDecision Decide(IPairingCommand command, DateTimeOffset now) => command switch
     {
         CreateOwner c => DecideCreateOwner(c, now),
         AddAdmin c => DecideAddAdmin(c, now),
+        IssuePairingToken c => DecideIssueToken(c, now),
+        PairClient c => DecidePairClient(c, now),
+        RevokeClient c => DecideRevokeClient(c, now),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown pairing command"),
     };
 
@@ -54,6 +70,36 @@ public sealed record PairingState(DeviceLifecycle Lifecycle, ImmutableDictionary
         return new PairingDecision([added], new AccountCreated(ToAccount(added)));
     }
 
+    private PairingDecision DecideIssueToken(IssuePairingToken command, DateTimeOffset now)
+    {
+        if (Lifecycle.State == DeviceState.Unconfigured)
+            return PairingDecision.Refuse(RefusalReason.NotConfigured, "the device has no owner yet");
+        if (TokensByHash.Values.Count(t => t.ExpiresAt > now) >= command.MaxLiveTokens)
+            return PairingDecision.Refuse(RefusalReason.TooManyTokens, "too many pairing codes are open; wait for one to expire");
+        var issued = new PairingTokenIssued(command.TokenId, command.TokenHash, now + command.Lifetime, now);
+        return new PairingDecision([issued], new PairingTokenAccepted(issued.TokenId, issued.ExpiresAt));
+    }
+
+    private PairingDecision DecidePairClient(PairClient command, DateTimeOffset now)
+    {
+        // Unknown, used and expired tokens look alike to the caller.
+        if (!TokensByHash.TryGetValue(command.TokenHash, out var token) || token.ExpiresAt <= now)
+            return PairingDecision.Refuse(RefusalReason.TokenNotValid, "the pairing code is not valid (used, expired or unknown)");
+        if (Clients.ContainsKey(command.DeviceId))
+            return PairingDecision.Refuse(RefusalReason.DeviceIdTaken, "that device id is taken");
+        var paired = new ClientPaired(command.TokenHash, command.DeviceId, command.Name, command.Type, command.KeyHash, now);
+        return new PairingDecision([paired], new ClientAccepted(ToClient(paired)));
+    }
+
+    private PairingDecision DecideRevokeClient(RevokeClient command, DateTimeOffset now)
+    {
+        if (!Clients.TryGetValue(command.DeviceId, out var client))
+            return PairingDecision.Refuse(RefusalReason.UnknownDevice, "no such client device");
+        if (client.Revoked)
+            return new PairingDecision([], new ClientRevokedReply(client));
+        return new PairingDecision([new ClientRevoked(command.DeviceId, now)], new ClientRevokedReply(client with { Revoked = true }));
+    }
+
     public PairingState Apply(IPairingEvent @event) => @event switch
     {
         OwnerCreated e => this with
@@ -62,17 +108,48 @@ public sealed record PairingState(DeviceLifecycle Lifecycle, ImmutableDictionary
             Users = Users.SetItem(UserAccount.Normalize(e.Username), ToAccount(e)),
         },
         AdminAdded e => this with { Users = Users.SetItem(UserAccount.Normalize(e.Username), ToAccount(e)) },
+        PairingTokenIssued e => this with
+        {
+            // Expired tokens leave with the next issue, so the set stays small.
+            TokensByHash = TokensByHash
+                .RemoveRange(TokensByHash.Values.Where(t => t.ExpiresAt <= e.At).Select(t => t.TokenHash))
+                .SetItem(e.TokenHash, new PairingToken(e.TokenId, e.TokenHash, e.ExpiresAt)),
+        },
+        ClientPaired e => this with
+        {
+            TokensByHash = TokensByHash.Remove(e.TokenHash),
+            Clients = Clients.SetItem(e.DeviceId, ToClient(e)),
+            ClientIdsByKeyHash = ClientIdsByKeyHash.SetItem(e.KeyHash, e.DeviceId),
+        },
+        ClientSeen e when Clients.TryGetValue(e.DeviceId, out var c) => this with
+        {
+            Clients = Clients.SetItem(e.DeviceId, c with { LastSeen = e.At }),
+        },
+        ClientRevoked e when Clients.TryGetValue(e.DeviceId, out var c) => this with
+        {
+            Clients = Clients.SetItem(e.DeviceId, c with { Revoked = true }),
+        },
+        ClientSeen or ClientRevoked => this,
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown pairing event"),
     };
 
     public PairingSnapshot ToSnapshot() =>
-        new(Lifecycle.State, Lifecycle.Role, Lifecycle.ManagerDeviceId?.Value, Users.Values.OrderBy(u => u.CreatedAt).ToList());
+        new(Lifecycle.State, Lifecycle.Role, Lifecycle.ManagerDeviceId?.Value, Users.Values.OrderBy(u => u.CreatedAt).ToList(),
+            TokensByHash.Values.OrderBy(t => t.ExpiresAt).ToList(), Clients.Values.OrderBy(c => c.PairedAt).ToList());
 
-    public static PairingState FromSnapshot(PairingSnapshot snapshot) =>
-        new(
+    public static PairingState FromSnapshot(PairingSnapshot snapshot)
+    {
+        var clients = snapshot.Clients ?? [];
+        return new(
             new DeviceLifecycle(snapshot.State, snapshot.Role,
                 snapshot.ManagerDeviceId is null ? null : DeviceId.Parse(snapshot.ManagerDeviceId)),
-            snapshot.Users.ToImmutableDictionary(u => UserAccount.Normalize(u.Username)));
+            snapshot.Users.ToImmutableDictionary(u => UserAccount.Normalize(u.Username)),
+            (snapshot.Tokens ?? []).ToImmutableDictionary(t => t.TokenHash),
+            clients.ToImmutableDictionary(c => c.DeviceId),
+            clients.ToImmutableDictionary(c => c.KeyHash, c => c.DeviceId));
+    }
+
+    private static ClientDevice ToClient(ClientPaired e) => new(e.DeviceId, e.Name, e.Type, e.KeyHash, e.At, e.At, Revoked: false);
 
     private static UserAccount ToAccount(OwnerCreated e) => new(e.Username, e.PasswordHash, UserRole.Owner, e.At);
 

@@ -21,6 +21,10 @@ public sealed class MeshJsonSerializer : SerializerWithStringManifest
     {
         ["pairing.owner-created.v1"] = typeof(PairingEvents.OwnerCreated),
         ["pairing.admin-added.v1"] = typeof(PairingEvents.AdminAdded),
+        ["pairing.token-issued.v1"] = typeof(PairingEvents.PairingTokenIssued),
+        ["pairing.client-paired.v1"] = typeof(PairingEvents.ClientPaired),
+        ["pairing.client-seen.v1"] = typeof(PairingEvents.ClientSeen),
+        ["pairing.client-revoked.v1"] = typeof(PairingEvents.ClientRevoked),
         ["pairing.snapshot.v1"] = typeof(PairingSnapshot),
     };
 

@@ -1,5 +1,11 @@
 using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Hosting;
+using Abpa3.Actors.Configuration;
 using Abpa3.Actors.Device;
+using Abpa3.Actors.Pairing;
+using Abpa3.Actors.Sync;
+using Abpa3.Web.Auth;
 using Abpa3.Web.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,7 +13,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Abpa3.Web.Endpoints;
 
-/// <summary><c>/api/devices</c>: the device's public description.</summary>
+/// <summary><c>/api/devices</c>: the device's public description, and the registry of paired devices.</summary>
 public static class DevicesApi
 {
     /// <summary>SPEC §4 <c>GET /api/devices/info</c>: public, no secrets, no list of peers.</summary>
@@ -27,11 +33,50 @@ public static class DevicesApi
             info.Lifecycle.ManagerDeviceId?.Value, info.CertSha256);
     }
 
+    /// <summary>One entry of <c>GET /api/devices</c> (SPEC §4).</summary>
+    public sealed record DeviceEntry(
+        [property: JsonPropertyName("device_id")] string DeviceId,
+        [property: JsonPropertyName("name")] string Name,
+        [property: JsonPropertyName("kind")] string Kind,
+        [property: JsonPropertyName("role")] string Role,
+        [property: JsonPropertyName("online")] bool Online,
+        [property: JsonPropertyName("last_seen")] DateTimeOffset? LastSeen,
+        [property: JsonPropertyName("revoked")] bool Revoked,
+        [property: JsonPropertyName("paired_at")] DateTimeOffset PairedAt)
+    {
+        public static DeviceEntry From(ClientDevice client, bool online) =>
+            new(client.DeviceId, client.Name, "client", client.Type, online && !client.Revoked, client.LastSeen, client.Revoked, client.PairedAt);
+    }
+
+    public sealed record DeviceList([property: JsonPropertyName("devices")] IReadOnlyList<DeviceEntry> Devices);
+
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
         var devices = routes.MapGroup("/api/devices");
         devices.MapGet("/info", GetInfo).AllowAnonymous();
+        devices.MapGet("", List).RequireAuthorization(Roles.OwnerOrAdminPolicy);
+        devices.MapDelete("/{deviceId}", Revoke).RequireAuthorization(Roles.OwnerOrAdminPolicy);
         return routes;
+    }
+
+    private static async Task<IResult> List(HttpContext context, DeviceGateway gateway, IRequiredActor<SessionRegistry> sessions, NodeSettings settings)
+    {
+        var clients = (PairingQueries.ClientList)await gateway.AskAsync(PairingQueries.ListClients.Instance, context.RequestAborted);
+        var online = await sessions.ActorRef.Ask<SessionRegistryProtocol.OnlineDevices>(
+            SessionRegistryProtocol.GetOnlineDevices.Instance, settings.AskTimeout, context.RequestAborted);
+        return TypedResults.Ok(new DeviceList(clients.Clients.Select(c => DeviceEntry.From(c, online.DeviceIds.Contains(c.DeviceId))).ToList()));
+    }
+
+    private static async Task<IResult> Revoke(string deviceId, HttpContext context, DeviceGateway gateway)
+    {
+        var reply = await gateway.AskAsync(new PairingCommands.RevokeClient(deviceId), context.RequestAborted);
+        return reply switch
+        {
+            PairingReplies.ClientRevokedReply revoked => TypedResults.Ok(DeviceEntry.From(revoked.Client, online: false)),
+            PairingReplies.Refused { Reason: RefusalReason.UnknownDevice } r =>
+                Problems.Status(StatusCodes.Status404NotFound, "Not found", r.Message),
+            _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}"),
+        };
     }
 
     private static async Task<IResult> GetInfo(HttpContext context, DeviceGateway gateway)

@@ -13,6 +13,7 @@ public static class RateLimits
 {
     public const string Login = "login";
     public const string Setup = "setup";
+    public const string Pair = "pair";
 
     public static IServiceCollection AddEdgeRateLimits(this IServiceCollection services, EdgeSettings settings) =>
         services.AddRateLimiter(options =>
@@ -37,6 +38,7 @@ public static class RateLimits
             };
             options.AddPolicy(Login, context => PerAddress(context, settings.LoginPermits, settings.LoginWindow));
             options.AddPolicy(Setup, context => PerAddress(context, settings.SetupPermits, settings.SetupWindow));
+            options.AddPolicy(Pair, context => PerAddress(context, settings.PairPermits, settings.PairWindow));
         });
 
     private static RateLimitPartition<string> PerAddress(HttpContext context, int permits, TimeSpan window) =>
