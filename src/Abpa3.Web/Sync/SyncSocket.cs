@@ -82,17 +82,19 @@ public static class SyncSocket
         if (headerKey is not null)
             return await CheckDeviceKeyAsync(socket, headerKey, gateway, stopping);
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        deadline.CancelAfter(settings.AuthTimeout);
+        // Cancelling a WebSocket receive aborts the socket, so the deadline races the read instead:
+        // the close frame can still be sent while the read is pending.
+        var reading = ReadMessageAsync(socket, settings.MaxMessageBytes, stopping);
+        if (await Task.WhenAny(reading, Task.Delay(settings.AuthTimeout, stopping)) != reading)
+        {
+            await CloseAsync(socket, SessionCloseCodes.AuthTimeout, "authenticate within the auth timeout", stopping);
+            _ = reading.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed; the client's close ends it
+            return null;
+        }
         ReadOnlyMemory<byte>? frame;
         try
         {
-            frame = await ReadMessageAsync(socket, settings.MaxMessageBytes, deadline.Token);
-        }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-        {
-            await CloseAsync(socket, SessionCloseCodes.AuthTimeout, "authenticate within the auth timeout", stopping);
-            return null;
+            frame = await reading;
         }
         catch (MessageTooLargeException)
         {

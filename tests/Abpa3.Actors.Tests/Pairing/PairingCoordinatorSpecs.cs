@@ -15,7 +15,9 @@ namespace Abpa3.Actors.Tests.Pairing;
 public sealed class PairingCoordinatorSpecs : IDisposable
 {
     private static readonly DeviceId Device = DeviceId.Parse("coordinator-under-test");
-    private static readonly PairingSettings Settings = new(SnapshotEvery: 100, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+    private static readonly PairingSettings Settings = new(
+        SnapshotEvery: 100, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1),
+        LastSeenWriteInterval: TimeSpan.FromSeconds(60), TokenLifetime: TimeSpan.FromMinutes(5), MaxLiveTokens: 4);
     private readonly TempDataDir _dir = new();
 
     public void Dispose() => _dir.Dispose();

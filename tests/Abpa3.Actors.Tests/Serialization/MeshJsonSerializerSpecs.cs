@@ -16,8 +16,14 @@ public sealed class MeshJsonSerializerSpecs : IDisposable
     [
         new PairingEvents.OwnerCreated("alice", "AQAAAAIAAYag", At),
         new PairingEvents.AdminAdded("bob", "AQAAAAIAAYah", At),
+        new PairingEvents.PairingTokenIssued("0a1b2c3d4e5f6071", "9f86d081884c7d65", At.AddMinutes(5), At),
+        new PairingEvents.ClientPaired("9f86d081884c7d65", "pixel-7-a1b2c3", "Pixel 7", "mobile", "2c26b46b68ffc68f", At),
+        new PairingEvents.ClientSeen("pixel-7-a1b2c3", At.AddMinutes(1)),
+        new PairingEvents.ClientRevoked("pixel-7-a1b2c3", At.AddMinutes(2)),
         new PairingSnapshot(DeviceState.Paired, DeviceRole.Sensor, "manager-1",
-            [new UserAccount("alice", "h", UserRole.Owner, At), new UserAccount("bob", "h2", UserRole.Admin, At.AddDays(1))]),
+            [new UserAccount("alice", "h", UserRole.Owner, At), new UserAccount("bob", "h2", UserRole.Admin, At.AddDays(1))],
+            [new PairingToken("0a1b2c3d4e5f6071", "9f86d081884c7d65", At.AddMinutes(5))],
+            [new ClientDevice("pixel-7-a1b2c3", "Pixel 7", "mobile", "2c26b46b68ffc68f", At, At.AddMinutes(1), Revoked: true)]),
     ];
 
     public static TheoryData<int> SampleIndexes() => new(Enumerable.Range(0, Samples.Count));

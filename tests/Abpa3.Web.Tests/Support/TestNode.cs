@@ -23,7 +23,8 @@ public sealed class TestNode : IAsyncDisposable
         Clock = clock;
         Logs = logs;
         _ownsDataDir = ownsDataDir;
-        Http = new HttpClient { BaseAddress = node.HttpUrl, Timeout = TimeSpan.FromSeconds(30) };
+        // Pinned to the node's own certificate, as a paired client would be (no effect over plain HTTP).
+        Http = Abpa3.Client.CertificatePin.HttpClient(node.HttpUrl, node.Identity.CertSha256);
     }
 
     private readonly bool _ownsDataDir;
@@ -87,6 +88,16 @@ public sealed class TestNode : IAsyncDisposable
         var body = await ReadJsonAsync(response);
         return body["access_token"]!.GetValue<string>();
     }
+
+    /// <summary>The owner's journey of seed 000: create a QR code, decode its payload, pair with it.</summary>
+    public async Task<Abpa3.Client.PairedCredentials> PairClientAsync(string ownerToken, string name = "Pixel 7", string type = "mobile")
+    {
+        var qr = await ReadJsonAsync(await PostJsonAsync("/api/pairing/qr", new { }, ownerToken));
+        var payload = Abpa3.Client.QrPayload.Parse(qr["payload"]!.ToJsonString());
+        return await Abpa3.Client.Pairing.PairAsync(payload, name, type);
+    }
+
+    public Task<HttpResponseMessage> DeleteAsync(string path, string? token = null) => SendAsync(HttpMethod.Delete, path, null, token);
 
     public static async Task<JsonObject> ReadJsonAsync(HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
