@@ -25,6 +25,9 @@ public static class SessionRegistryProtocol
     }
 
     public sealed record OnlineDevices(IReadOnlySet<string> DeviceIds);
+
+    /// <summary>Published on the event stream when a client device's first session opens or its last one closes.</summary>
+    public sealed record PresenceChanged(string DeviceId, bool Online);
 }
 
 /// <summary>
@@ -33,7 +36,7 @@ public static class SessionRegistryProtocol
 /// </summary>
 public sealed class SessionRegistry : ReceiveActor
 {
-    private readonly Dictionary<IActorRef, string> _deviceBySession = new();
+    private readonly Dictionary<IActorRef, (string DeviceId, bool IsClientDevice)> _deviceBySession = new();
     private readonly Dictionary<string, HashSet<IActorRef>> _sessionsByDevice = new();
     /// <summary>Revoked since start: a socket authenticated just before its revocation must not open a session after it.</summary>
     private readonly HashSet<string> _revoked = [];
@@ -52,9 +55,13 @@ public sealed class SessionRegistry : ReceiveActor
                 SessionActor.Props(sessionId, open.DeviceId, open.IsClientDevice, epoch, hub, activity, open.Outbox),
                 "session-" + sessionId);
             Context.Watch(session);
-            _deviceBySession[session] = open.DeviceId;
+            _deviceBySession[session] = (open.DeviceId, open.IsClientDevice);
             if (!_sessionsByDevice.TryGetValue(open.DeviceId, out var sessions))
+            {
                 _sessionsByDevice[open.DeviceId] = sessions = [];
+                if (open.IsClientDevice) // presence is about paired devices, not the owner's browser tabs
+                    Context.System.EventStream.Publish(new SessionRegistryProtocol.PresenceChanged(open.DeviceId, Online: true));
+            }
             sessions.Add(session);
             Sender.Tell(new SessionRegistryProtocol.SessionOpened(session, sessionId));
         });
@@ -70,12 +77,16 @@ public sealed class SessionRegistry : ReceiveActor
             Sender.Tell(new SessionRegistryProtocol.OnlineDevices(_sessionsByDevice.Keys.ToHashSet())));
         Receive<Terminated>(terminated =>
         {
-            if (!_deviceBySession.Remove(terminated.ActorRef, out var deviceId))
+            if (!_deviceBySession.Remove(terminated.ActorRef, out var owner))
                 return;
+            var deviceId = owner.DeviceId;
             var sessions = _sessionsByDevice[deviceId];
             sessions.Remove(terminated.ActorRef);
-            if (sessions.Count == 0)
-                _sessionsByDevice.Remove(deviceId);
+            if (sessions.Count > 0)
+                return;
+            _sessionsByDevice.Remove(deviceId);
+            if (owner.IsClientDevice)
+                Context.System.EventStream.Publish(new SessionRegistryProtocol.PresenceChanged(deviceId, Online: false));
         });
     }
 

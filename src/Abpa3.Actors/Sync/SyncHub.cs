@@ -59,6 +59,11 @@ public sealed class SyncHub : ReceiveActor
             kind = "client",
             revoked = changed.Client.Revoked,
         })));
+        Receive<SessionRegistryProtocol.PresenceChanged>(presence => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToElement(new
+        {
+            change = presence.Online ? "online" : "offline",
+            device_id = presence.DeviceId,
+        })));
         Receive<Terminated>(terminated =>
         {
             foreach (var set in _subscribers.Values)
@@ -66,7 +71,11 @@ public sealed class SyncHub : ReceiveActor
         });
     }
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(PairingQueries.ClientRegistryChanged));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(PairingQueries.ClientRegistryChanged));
+        Context.System.EventStream.Subscribe(Self, typeof(SessionRegistryProtocol.PresenceChanged));
+    }
 
     private void HandleSubscribe(SyncHubProtocol.Subscribe subscribe)
     {

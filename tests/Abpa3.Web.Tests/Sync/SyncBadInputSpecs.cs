@@ -120,3 +120,37 @@ public class SyncBadInputSpecs
         await TestNode.AssertProblemAsync(response, 400);
     }
 }
+
+public class DevicesTopicSpecs
+{
+    [Fact]
+    public async Task The_owners_browser_sees_pairing_presence_and_revocation_live_on_the_devices_topic()
+    {
+        await using var node = await TestNode.StartAsync();
+        await node.SetupOwnerAsync();
+        var owner = await node.LoginAsync();
+        await using var browser = await RawSocket.ConnectAsync(node);
+        await browser.SendJsonAsync(new { type = "auth", access_token = owner });
+        await browser.ReceiveTypeAsync("welcome");
+        await browser.SendJsonAsync(new { type = "subscribe", topics = new[] { "devices" } });
+        await Task.Delay(200);
+
+        var phone = await node.PairClientAsync(owner);
+        await using (var socket = await RawSocket.ConnectAsync(node, phone.DeviceKey))
+            await socket.ReceiveTypeAsync("welcome");
+        await node.DeleteAsync($"/api/devices/{phone.DeviceId}", owner);
+
+        var changes = new List<string>();
+        while (changes.Count < 4)
+        {
+            var e = await browser.ReceiveTypeAsync("event");
+            Assert.Equal("devices", e["topic"]!.GetValue<string>());
+            Assert.Equal(phone.DeviceId, e["data"]!["device_id"]!.GetValue<string>());
+            Assert.Equal(changes.Count + 1, e["seq"]!.GetValue<long>());
+            changes.Add(e["data"]!["change"]!.GetValue<string>());
+        }
+        Assert.Equal(["paired", "online"], changes[..2]);
+        // The socket's end and the revocation race; both are announced, in whichever order they happened.
+        Assert.Equal(["offline", "revoked"], changes[2..].Order());
+    }
+}
