@@ -89,8 +89,11 @@ public sealed class NodeProcessSpecs : IDisposable
 
         Assert.Contains("ABPA3 node stopped", node.Output);
         Assert.DoesNotContain(node.Output, l => l.Contains("Exception"));
-        var wal = new FileInfo(Path.Combine(_dataDir, "mesh.db-wal"));
-        Assert.False(wal.Exists && wal.Length > 0, "the WAL still holds unmerged pages after a clean stop");
+        foreach (var database in new[] { "mesh.db", "mesh-snapshots.db" })
+        {
+            var wal = new FileInfo(Path.Combine(_dataDir, database + "-wal"));
+            Assert.False(wal.Exists && wal.Length > 0, $"{database}'s WAL still holds unmerged pages after a clean stop");
+        }
     }
 
     [Fact]

@@ -7,14 +7,18 @@ using Abpa3.Actors.Identity;
 namespace Abpa3.Actors.Persistence;
 
 /// <summary>
-/// The journal and snapshot store: Akka.Persistence.Sql on one SQLite file in the data directory,
-/// in WAL mode with a single writer.
+/// The journal and snapshot store: Akka.Persistence.Sql on SQLite files in the data directory, in WAL
+/// mode with a single writer each. Snapshots live in their own file: sharing one would make a journal
+/// write wait on a snapshot write's lock, and the SQLite driver retries a locked write only after 150 ms.
 /// </summary>
 public static class SqliteJournal
 {
     public const string DatabaseFile = "mesh.db";
+    public const string SnapshotFile = "mesh-snapshots.db";
 
     public static string DatabasePath(string dataDir) => Path.Combine(dataDir, DatabaseFile);
+
+    public static string SnapshotPath(string dataDir) => Path.Combine(dataDir, SnapshotFile);
 
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true }.ToString();
@@ -41,9 +45,10 @@ public static class SqliteJournal
     /// </summary>
     public static void Flush() => SqliteConnection.ClearAllPools();
 
-    public static Config Hocon(string databasePath)
+    public static Config Hocon(string databasePath, string snapshotPath)
     {
         var connection = ConnectionString(databasePath).Replace("\"", "\\\"");
+        var snapshots = ConnectionString(snapshotPath).Replace("\"", "\\\"");
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
@@ -58,7 +63,7 @@ public static class SqliteJournal
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
-                  connection-string = "{{connection}}"
+                  connection-string = "{{snapshots}}"
                   provider-name = "SQLite.MS"
                   auto-initialize = true
                 }
@@ -74,9 +79,11 @@ public static class SqliteJournal
     public static AkkaConfigurationBuilder WithSqliteJournal(this AkkaConfigurationBuilder builder, string dataDir)
     {
         var path = DatabasePath(dataDir);
+        var snapshotPath = SnapshotPath(dataDir);
         Prepare(path);
+        Prepare(snapshotPath);
         return builder
-            .AddHocon(Hocon(path), HoconAddMode.Prepend)
+            .AddHocon(Hocon(path, snapshotPath), HoconAddMode.Prepend)
             .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
     }
 }

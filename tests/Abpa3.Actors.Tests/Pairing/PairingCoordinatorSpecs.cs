@@ -119,7 +119,7 @@ public sealed class PairingCoordinatorSpecs : IDisposable
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         await using var connection = new SqliteConnection(Persistence.SqliteJournal.ConnectionString(
-            Persistence.SqliteJournal.DatabasePath(_dir.Path)));
+            Persistence.SqliteJournal.SnapshotPath(_dir.Path)));
         await connection.OpenAsync();
         while (true)
         {

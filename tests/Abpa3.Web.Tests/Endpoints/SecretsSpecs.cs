@@ -42,7 +42,7 @@ public class SecretsSpecs
     private static async Task<string> ReadJournalAsync(string dataDir)
     {
         var text = new System.Text.StringBuilder();
-        foreach (var file in Directory.EnumerateFiles(dataDir, "mesh.db*"))
+        foreach (var file in Directory.EnumerateFiles(dataDir, "mesh*.db*"))
         {
             await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
