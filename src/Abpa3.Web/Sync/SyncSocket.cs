@@ -182,9 +182,7 @@ public static class SyncSocket
                 await CloseAsync(socket, close.Code, close.Reason, stopping);
                 return;
             }
-            buffer.ResetWrittenCount();
-            SyncWire.Write(message, buffer);
-            await socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, true, stopping);
+            await socket.SendAsync(SyncWire.Frame(message, buffer), WebSocketMessageType.Text, true, stopping);
             if (outbox.Reader.Count == 0 && outbox.TakeDrainSignal())
                 session.Tell(SessionActor.OutboxDrained.Instance);
         }

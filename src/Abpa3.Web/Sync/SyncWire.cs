@@ -116,6 +116,27 @@ public static class SyncWire
 
     private static string Truncate(string text) => text.Length <= 32 ? text : text[..32] + "…";
 
+    /// <summary>
+    /// An event's frame is the same for every subscriber: made once and shared, so fanning one event
+    /// out to a thousand sockets serializes it once. Frames leave with their events.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SyncEvent, byte[]> EventFrames = new();
+
+    /// <summary>The bytes to send for a message.</summary>
+    public static ReadOnlyMemory<byte> Frame(IServerMessage message, ArrayBufferWriter<byte> scratch)
+    {
+        if (message is Event { Body: var e })
+            return EventFrames.GetValue(e, static body =>
+            {
+                var buffer = new ArrayBufferWriter<byte>(256);
+                Write(new Event(body), buffer);
+                return buffer.WrittenSpan.ToArray();
+            });
+        scratch.ResetWrittenCount();
+        Write(message, scratch);
+        return scratch.WrittenMemory;
+    }
+
     public static void Write(IServerMessage message, IBufferWriter<byte> output)
     {
         using var json = new Utf8JsonWriter(output);
