@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Hosting;
 using Abpa3.Actors.Pairing;
+using static Abpa3.Actors.Sync.ServerMessages;
 
 namespace Abpa3.Actors.Sync;
 
@@ -9,13 +9,10 @@ namespace Abpa3.Actors.Sync;
 public static class SyncHubProtocol
 {
     /// <summary>
-    /// From a session: add these topics, first replaying what it missed after <see cref="Since"/>.
-    /// Answered with <see cref="Subscribed"/>; the session then receives live <see cref="SyncEvent"/>s.
+    /// From a session: add these topics, first replaying into its outbox what it missed after
+    /// <see cref="Since"/> (or <c>resync_required</c> when that is gone or the epoch changed).
     /// </summary>
-    public sealed record Subscribe(IReadOnlyList<string> Topics, IReadOnlyDictionary<string, long>? Since, string? Epoch);
-
-    /// <summary>The replay, in order: <see cref="SyncEvent"/>s and <see cref="ServerMessages.ResyncRequired"/>s.</summary>
-    public sealed record Subscribed(IReadOnlyList<string> Topics, IReadOnlyList<ServerMessages.IServerMessage> Replay);
+    public sealed record Subscribe(IReadOnlyList<string> Topics, IReadOnlyDictionary<string, long>? Since, string? Epoch, SessionOutbox Outbox);
 
     public sealed record Unsubscribe(IReadOnlyList<string> Topics);
 
@@ -23,17 +20,36 @@ public static class SyncHubProtocol
     public sealed record Publish(string Topic, string Source, JsonElement Data, string? ClientMessageId);
 
     public sealed record Published(string ClientMessageId, long Seq);
+
+    /// <summary>From a session whose outbox ran empty after it lagged: time to repair.</summary>
+    public sealed class Drained
+    {
+        public static readonly Drained Instance = new();
+        private Drained() { }
+    }
 }
 
 /// <summary>
-/// The node's topics: sequence numbers, replay buffers and subscribers. Subscribe-with-replay is one
-/// message here, so nothing published between the replay and the first live event can be missed.
-/// Presence and registry changes reach the <c>devices</c> topic from the event stream.
+/// The node's topics: sequence numbers, replay buffers, and delivery into every subscriber's outbox.
+/// Delivery happens here, not through each session actor, so one event costs one pass over its
+/// subscribers. A subscriber whose outbox is full stops receiving that topic; when its outbox has
+/// drained it is replayed from the buffer where it stopped (<c>voice</c>: just its newest value),
+/// or told <c>resync_required</c> if the buffer no longer reaches back. Nobody else waits.
 /// </summary>
 public sealed class SyncHub : ReceiveActor
 {
+    private sealed class Subscriber(SessionOutbox outbox)
+    {
+        public SessionOutbox Outbox { get; } = outbox;
+        public HashSet<string> Topics { get; } = [];
+        /// <summary>Topics not being delivered, with the last sequence number that was queued before.</summary>
+        public Dictionary<string, long> Lagging { get; } = new();
+        public SyncEvent? PendingVoice { get; set; }
+    }
+
     private readonly Dictionary<string, TopicLog> _logs;
-    private readonly Dictionary<string, HashSet<IActorRef>> _subscribers;
+    private readonly Dictionary<string, HashSet<Subscriber>> _byTopic;
+    private readonly Dictionary<IActorRef, Subscriber> _subscribers = new();
     private readonly string _epoch;
     private readonly TimeProvider _clock;
 
@@ -42,15 +58,33 @@ public sealed class SyncHub : ReceiveActor
         _epoch = epoch;
         _clock = clock;
         _logs = SyncTopics.All.ToDictionary(t => t, t => new TopicLog(t, settings.ReplayBufferPerTopic));
-        _subscribers = SyncTopics.All.ToDictionary(t => t, _ => new HashSet<IActorRef>());
+        _byTopic = SyncTopics.All.ToDictionary(t => t, _ => new HashSet<Subscriber>());
 
         Receive<SyncHubProtocol.Subscribe>(HandleSubscribe);
         Receive<SyncHubProtocol.Unsubscribe>(unsubscribe =>
         {
-            foreach (var topic in unsubscribe.Topics.Where(_subscribers.ContainsKey))
-                _subscribers[topic].Remove(Sender);
+            if (!_subscribers.TryGetValue(Sender, out var subscriber))
+                return;
+            foreach (var topic in unsubscribe.Topics.Where(_byTopic.ContainsKey))
+            {
+                _byTopic[topic].Remove(subscriber);
+                subscriber.Topics.Remove(topic);
+                subscriber.Lagging.Remove(topic);
+            }
         });
-        Receive<SyncHubProtocol.Publish>(HandlePublish);
+        Receive<SyncHubProtocol.Publish>(publish =>
+        {
+            if (!_logs.ContainsKey(publish.Topic))
+                return;
+            var appended = Append(publish.Topic, publish.Source, publish.Data);
+            if (publish.ClientMessageId is { } id)
+                Sender.Tell(new SyncHubProtocol.Published(id, appended.Seq));
+        });
+        Receive<SyncHubProtocol.Drained>(_ =>
+        {
+            if (_subscribers.TryGetValue(Sender, out var subscriber))
+                Repair(subscriber);
+        });
         Receive<PairingQueries.ClientRegistryChanged>(changed => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToElement(new
         {
             change = changed.Change,
@@ -66,8 +100,10 @@ public sealed class SyncHub : ReceiveActor
         })));
         Receive<Terminated>(terminated =>
         {
-            foreach (var set in _subscribers.Values)
-                set.Remove(terminated.ActorRef);
+            if (!_subscribers.Remove(terminated.ActorRef, out var subscriber))
+                return;
+            foreach (var topic in subscriber.Topics)
+                _byTopic[topic].Remove(subscriber);
         });
     }
 
@@ -79,47 +115,86 @@ public sealed class SyncHub : ReceiveActor
 
     private void HandleSubscribe(SyncHubProtocol.Subscribe subscribe)
     {
-        var replay = new List<ServerMessages.IServerMessage>();
-        var topics = subscribe.Topics.Where(_logs.ContainsKey).Distinct().ToList();
-        foreach (var topic in topics)
+        if (!_subscribers.TryGetValue(Sender, out var subscriber))
         {
-            var log = _logs[topic];
-            if (subscribe.Since?.TryGetValue(topic, out var since) == true)
-            {
-                var missed = subscribe.Epoch == _epoch ? log.Since(since) : null;
-                if (missed is null)
-                {
-                    replay.Add(new ServerMessages.ResyncRequired(topic, log.LastSeq));
-                    // The current state of a latest-value topic is its latest value.
-                    if (SyncTopics.LatestValueWins(topic) && log.Latest is { } latest)
-                        replay.Add(new ServerMessages.Event(latest));
-                }
-                else
-                {
-                    replay.AddRange(missed.Select(e => new ServerMessages.Event(e)));
-                }
-            }
-            if (_subscribers[topic].Add(Sender))
-                Context.Watch(Sender);
+            _subscribers[Sender] = subscriber = new Subscriber(subscribe.Outbox);
+            Context.Watch(Sender);
         }
-        Sender.Tell(new SyncHubProtocol.Subscribed(topics, replay));
-    }
-
-    private void HandlePublish(SyncHubProtocol.Publish publish)
-    {
-        if (!_logs.ContainsKey(publish.Topic))
-            return;
-        var appended = Append(publish.Topic, publish.Source, publish.Data);
-        if (publish.ClientMessageId is { } id)
-            Sender.Tell(new SyncHubProtocol.Published(id, appended.Seq));
+        foreach (var topic in subscribe.Topics.Where(_logs.ContainsKey).Distinct())
+        {
+            subscriber.Topics.Add(topic);
+            _byTopic[topic].Add(subscriber);
+            subscriber.Lagging.Remove(topic); // an explicit subscribe starts the topic afresh
+            if (subscribe.Since?.TryGetValue(topic, out var since) != true)
+                continue;
+            var log = _logs[topic];
+            var missed = subscribe.Epoch == _epoch ? log.Since(since) : null;
+            if (missed is null)
+                Resync(subscriber, log);
+            else
+                foreach (var e in missed)
+                    Deliver(subscriber, e);
+        }
     }
 
     private SyncEvent Append(string topic, string source, JsonElement data)
     {
         var appended = _logs[topic].Append(source, data, _clock.GetUtcNow());
-        foreach (var subscriber in _subscribers[topic])
-            subscriber.Tell(appended);
+        foreach (var subscriber in _byTopic[topic])
+            Deliver(subscriber, appended);
         return appended;
+    }
+
+    private static void Deliver(Subscriber subscriber, SyncEvent e)
+    {
+        var latestWins = SyncTopics.LatestValueWins(e.Topic);
+        if (subscriber.Lagging.ContainsKey(e.Topic))
+        {
+            if (latestWins)
+                subscriber.PendingVoice = e; // coalesced: a slow client gets the newest value, not the backlog
+            return;
+        }
+        if (subscriber.Outbox.TryWrite(new Event(e)))
+            return;
+        subscriber.Lagging[e.Topic] = e.Seq - 1;
+        if (latestWins)
+            subscriber.PendingVoice = e;
+        subscriber.Outbox.RequestDrainSignal();
+    }
+
+    /// <summary>The gap cannot be replayed: say so, and give the current state of a latest-value topic.</summary>
+    private static void Resync(Subscriber subscriber, TopicLog log)
+    {
+        if (!subscriber.Outbox.TryWrite(new ResyncRequired(log.Topic, log.LastSeq)))
+        {
+            subscriber.Lagging[log.Topic] = -1; // no replay starts before 0: repaired as a resync once the outbox drains
+            subscriber.Outbox.RequestDrainSignal();
+            return;
+        }
+        if (SyncTopics.LatestValueWins(log.Topic) && log.Latest is { } latest)
+            Deliver(subscriber, latest);
+    }
+
+    private void Repair(Subscriber subscriber)
+    {
+        foreach (var (topic, deliveredUpTo) in subscriber.Lagging.ToList())
+        {
+            subscriber.Lagging.Remove(topic);
+            if (SyncTopics.LatestValueWins(topic))
+            {
+                var newest = subscriber.PendingVoice ?? _logs[topic].Latest;
+                subscriber.PendingVoice = null;
+                if (newest is not null)
+                    Deliver(subscriber, newest);
+                continue;
+            }
+            var missed = _logs[topic].Since(deliveredUpTo);
+            if (missed is null)
+                Resync(subscriber, _logs[topic]);
+            else
+                foreach (var e in missed)
+                    Deliver(subscriber, e); // stops at a full outbox again and waits for the next drain
+        }
     }
 
     public static Props Props(string epoch, SyncSettings settings, TimeProvider clock) =>
