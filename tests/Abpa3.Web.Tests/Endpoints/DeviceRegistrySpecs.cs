@@ -68,3 +68,46 @@ public class DeviceRegistrySpecs
         }
     }
 }
+
+public class LastSeenSpecs
+{
+    [Fact]
+    public async Task A_chatty_client_does_not_write_to_the_journal_on_every_message()
+    {
+        await using var node = await TestNode.StartAsync();
+        await node.SetupOwnerAsync();
+        var phone = await node.PairClientAsync(await node.LoginAsync());
+        await using var socket = await RawSocket.ConnectAsync(node, phone.DeviceKey);
+        await socket.ReceiveTypeAsync("welcome");
+
+        for (var i = 0; i < 40; i++)
+        {
+            await socket.SendJsonAsync(new { type = "publish", topic = "ui", id = $"m{i}", data = new { i } });
+            await socket.ReceiveTypeAsync("ack");
+        }
+
+        // Paired (and so seen) moments ago: forty messages stay in memory.
+        Assert.Equal(0L, await SeenEventsAsync(node));
+
+        node.Clock.Advance(TimeSpan.FromSeconds(61)); // past the write interval: the next activity is written, once
+        for (var i = 0; i < 5; i++)
+        {
+            await socket.SendJsonAsync(new { type = "publish", topic = "ui", id = $"late{i}", data = new { i } });
+            await socket.ReceiveTypeAsync("ack");
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (await SeenEventsAsync(node) == 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Equal(1L, await SeenEventsAsync(node));
+    }
+
+    private static async Task<long> SeenEventsAsync(TestNode node)
+    {
+        await using var journal = new Microsoft.Data.Sqlite.SqliteConnection(
+            Actors.Persistence.SqliteJournal.ConnectionString(Actors.Persistence.SqliteJournal.DatabasePath(node.DataDir)));
+        await journal.OpenAsync();
+        await using var count = journal.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM journal WHERE manifest = 'pairing.client-seen.v1'";
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+}

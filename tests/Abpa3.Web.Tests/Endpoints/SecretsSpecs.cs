@@ -2,16 +2,16 @@ using Abpa3.Web.Tests.Support;
 
 namespace Abpa3.Web.Tests.Endpoints;
 
-/// <summary>T9: passwords, tokens and the setup code appear in no log line and no journal byte.</summary>
+/// <summary>T9: passwords, access and pairing tokens, device keys and the setup code appear in no log line and no journal byte.</summary>
 public class SecretsSpecs
 {
     [Fact]
     public async Task No_secret_of_a_full_session_is_logged_or_stored_in_clear()
     {
         string password = "p4ssword-" + Guid.NewGuid().ToString("N");
-        string token, setupCode, dataDir;
+        string token, setupCode, dataDir, pairToken, deviceKey;
         CapturedLogs logs;
-        await using (var node = await TestNode.StartAsync(dataDir: null))
+        await using (var node = await TestNode.StartAsync(dataDir: null, plainHttp: false))
         {
             dataDir = node.DataDir;
             setupCode = node.SetupCode;
@@ -22,10 +22,21 @@ public class SecretsSpecs
             token = await node.LoginAsync("owner", password);
             await node.GetAsync("/api/auth/me", token + "x");
             await node.GetAsync("/api/auth/me", token);
+            var qr = await TestNode.ReadJsonAsync(await node.PostJsonAsync("/api/pairing/qr", new { }, token));
+            pairToken = qr["payload"]!["pairToken"]!.GetValue<string>();
+            var phone = await Abpa3.Client.Pairing.PairAsync(Abpa3.Client.QrPayload.Parse(qr["payload"]!.ToJsonString()), "Phone", "mobile");
+            deviceKey = phone.DeviceKey;
+            await using (var socket = await RawSocket.ConnectAsync(node, deviceKey))
+                await socket.ReceiveTypeAsync("welcome");
+            await using (var wrong = await RawSocket.ConnectAsync(node, deviceKey[..^1] + "A"))
+                await wrong.ExpectCloseAsync();
             var journal = await ReadJournalAsync(dataDir);
 
             Assert.DoesNotContain(password, journal);
             Assert.DoesNotContain(setupCode, journal);
+            Assert.DoesNotContain(pairToken, journal);
+            Assert.DoesNotContain(deviceKey, journal);
+            Assert.DoesNotContain(deviceKey["dev_".Length..], journal);
             Assert.Contains("owner", journal); // the journal was read: the account is there, as a hash
         }
 
@@ -36,6 +47,8 @@ public class SecretsSpecs
             Assert.DoesNotContain(token, line);
             Assert.DoesNotContain(token.Split('.')[2], line);
             Assert.DoesNotContain(setupCode, line);
+            Assert.DoesNotContain(pairToken, line);
+            Assert.DoesNotContain(deviceKey, line);
         }
     }
 

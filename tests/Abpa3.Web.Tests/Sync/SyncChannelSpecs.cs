@@ -93,7 +93,9 @@ public class SyncChannelSpecs
             {
                 await node.SetupOwnerAsync();
                 var owner = await node.LoginAsync();
-                phone = await node.PairClientAsync(owner);
+                // The phone keeps its credentials in a file of its own, as the reference client does.
+                (await node.PairClientAsync(owner)).Save(Path.Combine(dataDir, "..", Path.GetFileName(dataDir) + "-phone.json"));
+                phone = PairedCredentials.Load(Path.Combine(dataDir, "..", Path.GetFileName(dataDir) + "-phone.json"));
                 var revoked = await node.PairClientAsync(owner, "Old phone");
                 revokedKey = revoked.DeviceKey;
                 await node.DeleteAsync($"/api/devices/{revoked.DeviceId}", owner);
@@ -122,6 +124,7 @@ public class SyncChannelSpecs
         finally
         {
             Directory.Delete(dataDir, recursive: true);
+            File.Delete(Path.Combine(dataDir, "..", Path.GetFileName(dataDir) + "-phone.json"));
         }
     }
 
