@@ -28,8 +28,9 @@ public class SecretsSpecs
             deviceKey = phone.DeviceKey;
             await using (var socket = await RawSocket.ConnectAsync(node, deviceKey))
                 await socket.ReceiveTypeAsync("welcome");
-            await using (var wrong = await RawSocket.ConnectAsync(node, deviceKey[..^1] + "A"))
-                await wrong.ExpectCloseAsync();
+            var wrongKey = deviceKey[..10] + (deviceKey[10] == 'A' ? 'B' : 'A') + deviceKey[11..];
+            await using (var wrong = await RawSocket.ConnectAsync(node, wrongKey))
+                Assert.Equal(4401, await wrong.ExpectCloseAsync());
             var journal = await ReadJournalAsync(dataDir);
 
             Assert.DoesNotContain(password, journal);
