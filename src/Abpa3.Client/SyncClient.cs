@@ -161,6 +161,12 @@ public sealed class SyncClient : IAsyncDisposable
                 _lastSeq[topic] = seq;
                 _notices.Writer.TryWrite(new SyncNotice.Event(topic, seq, message["source"]!.GetValue<string>(), message["data"]?.DeepClone()));
                 break;
+            case "subscribed":
+                // Where each topic stood when this client first subscribed: it resumes from there, not from
+                // the start of the node's buffer.
+                foreach (var (subscribedTopic, position) in message["seqs"]!.AsObject())
+                    _lastSeq.TryAdd(subscribedTopic, position!.GetValue<long>());
+                break;
             case "resync_required":
                 var resyncTopic = message["topic"]!.GetValue<string>();
                 var current = message["seq"]!.GetValue<long>();

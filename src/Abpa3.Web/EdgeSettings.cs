@@ -12,6 +12,8 @@ public sealed record EdgeSettings(
     TimeSpan SetupWindow,
     int PairPermits,
     TimeSpan PairWindow,
+    int SocketPermits,
+    TimeSpan SocketWindow,
     int MinPasswordLength,
     int MaxPasswordLength,
     long MaxRequestBody)
@@ -29,6 +31,8 @@ public sealed record EdgeSettings(
             auth.GetTimeSpan("setup-window"),
             auth.GetInt("pair-permits"),
             auth.GetTimeSpan("pair-window"),
+            auth.GetInt("socket-permits"),
+            auth.GetTimeSpan("socket-window"),
             auth.GetInt("min-password-length"),
             auth.GetInt("max-password-length"),
             http.GetByteSize("max-request-body") ?? throw new ConfigurationException("abpa3.http.max-request-body must be set"));
@@ -40,6 +44,6 @@ public sealed record EdgeSettings(
     private bool IsValid =>
         TokenLifetime > TimeSpan.Zero && ClockSkew >= TimeSpan.Zero
         && LoginPermits > 0 && LoginWindow > TimeSpan.Zero && SetupPermits > 0 && SetupWindow > TimeSpan.Zero
-        && PairPermits > 0 && PairWindow > TimeSpan.Zero
+        && PairPermits > 0 && PairWindow > TimeSpan.Zero && SocketPermits > 0 && SocketWindow > TimeSpan.Zero
         && MinPasswordLength > 0 && MinPasswordLength <= MaxPasswordLength && MaxRequestBody > 0;
 }

@@ -14,8 +14,8 @@ public static class SessionRegistryProtocol
 
     public sealed record SessionOpened(IActorRef Session, string SessionId);
 
-    /// <summary>The device was revoked while its socket was being authenticated.</summary>
-    public sealed record SessionRefused(string DeviceId);
+    /// <summary>No session: the device was revoked while its socket was being authenticated, or has too many open.</summary>
+    public sealed record SessionRefused(string DeviceId, int CloseCode, string Reason);
 
     /// <summary>Answered with <see cref="OnlineDevices"/>: the devices with at least one open session.</summary>
     public sealed class GetOnlineDevices
@@ -41,13 +41,18 @@ public sealed class SessionRegistry : ReceiveActor
     /// <summary>Revoked since start: a socket authenticated just before its revocation must not open a session after it.</summary>
     private readonly HashSet<string> _revoked = [];
 
-    public SessionRegistry(string epoch, IActorRef hub, IActorRef activity)
+    public SessionRegistry(string epoch, IActorRef hub, IActorRef activity, SyncSettings settings)
     {
         Receive<SessionRegistryProtocol.OpenSession>(open =>
         {
             if (_revoked.Contains(open.DeviceId))
             {
-                Sender.Tell(new SessionRegistryProtocol.SessionRefused(open.DeviceId));
+                Sender.Tell(new SessionRegistryProtocol.SessionRefused(open.DeviceId, SessionCloseCodes.Revoked, "device revoked"));
+                return;
+            }
+            if (_sessionsByDevice.TryGetValue(open.DeviceId, out var alreadyOpen) && alreadyOpen.Count >= settings.MaxSessionsPerDevice)
+            {
+                Sender.Tell(new SessionRegistryProtocol.SessionRefused(open.DeviceId, SessionCloseCodes.RateLimited, "too many open sessions for this device"));
                 return;
             }
             var sessionId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
@@ -95,8 +100,8 @@ public sealed class SessionRegistry : ReceiveActor
     /// <summary>A failing session is stopped, never restarted: its socket is gone with it.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    public static Props Props(string epoch, IActorRef hub, IActorRef activity) =>
-        Akka.Actor.Props.Create(() => new SessionRegistry(epoch, hub, activity));
+    public static Props Props(string epoch, IActorRef hub, IActorRef activity, SyncSettings settings) =>
+        Akka.Actor.Props.Create(() => new SessionRegistry(epoch, hub, activity, settings));
 }
 
 public static class SyncRegistration
@@ -112,6 +117,6 @@ public static class SyncRegistration
             var hub = system.ActorOf(SyncHub.Props(epoch, settings, clock), "sync-hub");
             var device = registry.Get<DeviceSupervisor>();
             registry.Register<SyncHub>(hub);
-            registry.Register<SessionRegistry>(system.ActorOf(SessionRegistry.Props(epoch, hub, device), "sessions"));
+            registry.Register<SessionRegistry>(system.ActorOf(SessionRegistry.Props(epoch, hub, device, settings), "sessions"));
         });
 }

@@ -17,7 +17,7 @@ public static class SyncHubProtocol
     public sealed record Unsubscribe(IReadOnlyList<string> Topics);
 
     /// <summary>Append to a topic; a client's publish carries its message id and is answered with <see cref="Published"/>.</summary>
-    public sealed record Publish(string Topic, string Source, JsonElement Data, string? ClientMessageId);
+    public sealed record Publish(string Topic, string Source, byte[] Data, string? ClientMessageId);
 
     public sealed record Published(string ClientMessageId, long Seq);
 
@@ -38,8 +38,9 @@ public static class SyncHubProtocol
 /// </summary>
 public sealed class SyncHub : ReceiveActor
 {
-    private sealed class Subscriber(SessionOutbox outbox)
+    private sealed class Subscriber(IActorRef session, SessionOutbox outbox)
     {
+        public IActorRef Session { get; } = session;
         public SessionOutbox Outbox { get; } = outbox;
         public HashSet<string> Topics { get; } = [];
         /// <summary>Topics not being delivered, with the last sequence number that was queued before.</summary>
@@ -47,17 +48,23 @@ public sealed class SyncHub : ReceiveActor
         public SyncEvent? PendingVoice { get; set; }
     }
 
+    /// <summary>Marks a lagging topic whose repair is a resync (its resync_required did not fit).</summary>
+    private const long ResyncPending = -1;
+
     private readonly Dictionary<string, TopicLog> _logs;
     private readonly Dictionary<string, HashSet<Subscriber>> _byTopic;
     private readonly Dictionary<IActorRef, Subscriber> _subscribers = new();
     private readonly string _epoch;
     private readonly TimeProvider _clock;
+    /// <summary>Per source, the message ids of its latest publishes: a publish retried after a lost ack is acked, not appended again.</summary>
+    private readonly Dictionary<string, (Queue<string> Order, Dictionary<string, long> Seqs)> _recentIds = new();
+    private const int RecentIdsPerSource = 256;
 
     public SyncHub(string epoch, SyncSettings settings, TimeProvider clock)
     {
         _epoch = epoch;
         _clock = clock;
-        _logs = SyncTopics.All.ToDictionary(t => t, t => new TopicLog(t, settings.ReplayBufferPerTopic));
+        _logs = SyncTopics.All.ToDictionary(t => t, t => new TopicLog(t, settings.ReplayBufferPerTopic, settings.ReplayBufferBytesPerTopic));
         _byTopic = SyncTopics.All.ToDictionary(t => t, _ => new HashSet<Subscriber>());
 
         Receive<SyncHubProtocol.Subscribe>(HandleSubscribe);
@@ -76,16 +83,24 @@ public sealed class SyncHub : ReceiveActor
         {
             if (!_logs.ContainsKey(publish.Topic))
                 return;
+            if (publish.ClientMessageId is { } retried && SeenBefore(publish.Source, retried) is { } earlier)
+            {
+                Sender.Tell(new SyncHubProtocol.Published(retried, earlier));
+                return;
+            }
             var appended = Append(publish.Topic, publish.Source, publish.Data);
             if (publish.ClientMessageId is { } id)
+            {
+                Remember(publish.Source, id, appended.Seq);
                 Sender.Tell(new SyncHubProtocol.Published(id, appended.Seq));
+            }
         });
         Receive<SyncHubProtocol.Drained>(_ =>
         {
             if (_subscribers.TryGetValue(Sender, out var subscriber))
                 Repair(subscriber);
         });
-        Receive<PairingQueries.ClientRegistryChanged>(changed => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToElement(new
+        Receive<PairingQueries.ClientRegistryChanged>(changed => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToUtf8Bytes(new
         {
             change = changed.Change,
             device_id = changed.Client.DeviceId,
@@ -93,7 +108,7 @@ public sealed class SyncHub : ReceiveActor
             kind = "client",
             revoked = changed.Client.Revoked,
         })));
-        Receive<SessionRegistryProtocol.PresenceChanged>(presence => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToElement(new
+        Receive<SessionRegistryProtocol.PresenceChanged>(presence => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToUtf8Bytes(new
         {
             change = presence.Online ? "online" : "offline",
             device_id = presence.DeviceId,
@@ -117,10 +132,11 @@ public sealed class SyncHub : ReceiveActor
     {
         if (!_subscribers.TryGetValue(Sender, out var subscriber))
         {
-            _subscribers[Sender] = subscriber = new Subscriber(subscribe.Outbox);
+            _subscribers[Sender] = subscriber = new Subscriber(Sender, subscribe.Outbox);
             Context.Watch(Sender);
         }
-        foreach (var topic in subscribe.Topics.Where(_logs.ContainsKey).Distinct())
+        var topics = subscribe.Topics.Where(_logs.ContainsKey).Distinct().ToList();
+        foreach (var topic in topics)
         {
             subscriber.Topics.Add(topic);
             _byTopic[topic].Add(subscriber);
@@ -128,16 +144,33 @@ public sealed class SyncHub : ReceiveActor
             if (subscribe.Since?.TryGetValue(topic, out var since) != true)
                 continue;
             var log = _logs[topic];
-            var missed = subscribe.Epoch == _epoch ? log.Since(since) : null;
+            // Without an epoch (SPEC §6 does not require one) the client is taken to mean this one;
+            // a seq from another epoch that lies beyond this one's still gets resync_required.
+            var missed = subscribe.Epoch is null || subscribe.Epoch == _epoch ? log.Since(since) : null;
             if (missed is null)
                 Resync(subscriber, log);
             else
                 foreach (var e in missed)
                     Deliver(subscriber, e);
         }
+        // Where each topic stands now, after the replay: the client resumes from here next time.
+        subscriber.Outbox.TryWrite(new Subscribed(topics.ToDictionary(t => t, t => _logs[t].LastSeq)));
     }
 
-    private SyncEvent Append(string topic, string source, JsonElement data)
+    private long? SeenBefore(string source, string id) =>
+        _recentIds.TryGetValue(source, out var recent) && recent.Seqs.TryGetValue(id, out var seq) ? seq : null;
+
+    private void Remember(string source, string id, long seq)
+    {
+        if (!_recentIds.TryGetValue(source, out var recent))
+            _recentIds[source] = recent = (new Queue<string>(), new Dictionary<string, long>());
+        recent.Order.Enqueue(id);
+        recent.Seqs[id] = seq;
+        if (recent.Order.Count > RecentIdsPerSource)
+            recent.Seqs.Remove(recent.Order.Dequeue());
+    }
+
+    private SyncEvent Append(string topic, string source, byte[] data)
     {
         var appended = _logs[topic].Append(source, data, _clock.GetUtcNow());
         foreach (var subscriber in _byTopic[topic])
@@ -145,7 +178,7 @@ public sealed class SyncHub : ReceiveActor
         return appended;
     }
 
-    private static void Deliver(Subscriber subscriber, SyncEvent e)
+    private void Deliver(Subscriber subscriber, SyncEvent e)
     {
         var latestWins = SyncTopics.LatestValueWins(e.Topic);
         if (subscriber.Lagging.ContainsKey(e.Topic))
@@ -159,16 +192,23 @@ public sealed class SyncHub : ReceiveActor
         subscriber.Lagging[e.Topic] = e.Seq - 1;
         if (latestWins)
             subscriber.PendingVoice = e;
-        subscriber.Outbox.RequestDrainSignal();
+        AwaitDrain(subscriber);
+    }
+
+    /// <summary>Repair once the outbox is empty; if it emptied already, repair now rather than wait for a signal that will not come.</summary>
+    private void AwaitDrain(Subscriber subscriber)
+    {
+        if (subscriber.Outbox.RequestDrainSignal())
+            Self.Tell(SyncHubProtocol.Drained.Instance, subscriber.Session);
     }
 
     /// <summary>The gap cannot be replayed: say so, and give the current state of a latest-value topic.</summary>
-    private static void Resync(Subscriber subscriber, TopicLog log)
+    private void Resync(Subscriber subscriber, TopicLog log)
     {
         if (!subscriber.Outbox.TryWrite(new ResyncRequired(log.Topic, log.LastSeq)))
         {
-            subscriber.Lagging[log.Topic] = -1; // no replay starts before 0: repaired as a resync once the outbox drains
-            subscriber.Outbox.RequestDrainSignal();
+            subscriber.Lagging[log.Topic] = ResyncPending;
+            AwaitDrain(subscriber);
             return;
         }
         if (SyncTopics.LatestValueWins(log.Topic) && log.Latest is { } latest)
@@ -180,6 +220,11 @@ public sealed class SyncHub : ReceiveActor
         foreach (var (topic, deliveredUpTo) in subscriber.Lagging.ToList())
         {
             subscriber.Lagging.Remove(topic);
+            if (deliveredUpTo == ResyncPending)
+            {
+                Resync(subscriber, _logs[topic]);
+                continue;
+            }
             if (SyncTopics.LatestValueWins(topic))
             {
                 var newest = subscriber.PendingVoice ?? _logs[topic].Latest;

@@ -1,9 +1,10 @@
-using System.Text.Json;
-
 namespace Abpa3.Actors.Sync;
 
-/// <summary>One event on a topic: gap-free <see cref="Seq"/> within the node's epoch.</summary>
-public sealed record SyncEvent(string Topic, long Seq, DateTimeOffset Ts, string Source, JsonElement Data);
+/// <summary>
+/// One event on a topic: gap-free <see cref="Seq"/> within the node's epoch. <see cref="Data"/> is the
+/// event's JSON value as UTF-8 bytes, kept as received: what it costs in memory is its size.
+/// </summary>
+public sealed record SyncEvent(string Topic, long Seq, DateTimeOffset Ts, string Source, byte[] Data);
 
 /// <summary>What a client may send once authenticated (parsed by the edge from JSON frames).</summary>
 public static class ClientMessages
@@ -14,7 +15,8 @@ public static class ClientMessages
 
     public sealed record Unsubscribe(IReadOnlyList<string> Topics) : IClientMessage;
 
-    public sealed record Publish(string Topic, string Id, JsonElement Data) : IClientMessage;
+    /// <summary><see cref="Data"/>: the JSON value as UTF-8 bytes.</summary>
+    public sealed record Publish(string Topic, string Id, byte[] Data) : IClientMessage;
 
     public sealed class Ping : IClientMessage
     {
@@ -47,6 +49,12 @@ public static class ServerMessages
 
     /// <summary>The client's gap can no longer be replayed (or the epoch changed): it must fetch current state.</summary>
     public sealed record ResyncRequired(string Topic, long Seq) : IServerMessage;
+
+    /// <summary>
+    /// After a subscribe: each topic's current sequence number, so a client that subscribed without
+    /// <c>since</c> knows where it starts and later resumes from there (not from the start of the buffer).
+    /// </summary>
+    public sealed record Subscribed(IReadOnlyDictionary<string, long> Seqs) : IServerMessage;
 
     /// <summary>Tells the edge to close the socket with this code.</summary>
     public sealed record Close(int Code, string Reason) : IServerMessage;

@@ -1,25 +1,28 @@
-using System.Text.Json;
-
 namespace Abpa3.Actors.Sync;
 
 /// <summary>
 /// One topic's sequence and its bounded replay buffer, free of any actor. Sequence numbers start at 1
-/// and have no gaps; the buffer keeps the newest <c>capacity</c> events.
+/// and have no gaps; the buffer keeps the newest events, at most <c>capacity</c> of them and at most
+/// <c>maxBytes</c> of data (the newest event always stays, whatever its size).
 /// </summary>
-public sealed class TopicLog(string topic, int capacity)
+public sealed class TopicLog(string topic, int capacity, long maxBytes)
 {
     private readonly Queue<SyncEvent> _buffer = new();
+    private long _bytes;
 
     public string Topic { get; } = topic;
     public long LastSeq { get; private set; }
     public SyncEvent? Latest { get; private set; }
 
-    public SyncEvent Append(string source, JsonElement data, DateTimeOffset ts)
+    public long BufferedBytes => _bytes;
+
+    public SyncEvent Append(string source, byte[] data, DateTimeOffset ts)
     {
         var appended = new SyncEvent(Topic, ++LastSeq, ts, source, data);
         _buffer.Enqueue(appended);
-        if (_buffer.Count > capacity)
-            _buffer.Dequeue();
+        _bytes += data.Length;
+        while (_buffer.Count > capacity || (_bytes > maxBytes && _buffer.Count > 1))
+            _bytes -= _buffer.Dequeue().Data.Length;
         Latest = appended;
         return appended;
     }

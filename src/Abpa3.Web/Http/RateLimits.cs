@@ -14,6 +14,7 @@ public static class RateLimits
     public const string Login = "login";
     public const string Setup = "setup";
     public const string Pair = "pair";
+    public const string Socket = "socket";
 
     public static IServiceCollection AddEdgeRateLimits(this IServiceCollection services, EdgeSettings settings) =>
         services.AddRateLimiter(options =>
@@ -39,6 +40,7 @@ public static class RateLimits
             options.AddPolicy(Login, context => PerAddress(context, settings.LoginPermits, settings.LoginWindow));
             options.AddPolicy(Setup, context => PerAddress(context, settings.SetupPermits, settings.SetupWindow));
             options.AddPolicy(Pair, context => PerAddress(context, settings.PairPermits, settings.PairWindow));
+            options.AddPolicy(Socket, context => PerAddress(context, settings.SocketPermits, settings.SocketWindow));
         });
 
     private static RateLimitPartition<string> PerAddress(HttpContext context, int permits, TimeSpan window) =>

@@ -25,17 +25,18 @@ public static class SyncSocket
 {
     private const int ReceiveChunk = 4096;
 
-    private sealed record Who(string DeviceId, bool IsClientDevice);
+    /// <param name="ExpiresAt">For a browser: when its access token expires, and with it the session.</param>
+    private sealed record Who(string DeviceId, bool IsClientDevice, DateTimeOffset? ExpiresAt = null);
 
     public static IEndpointRouteBuilder MapSyncSocket(this IEndpointRouteBuilder routes)
     {
-        routes.Map("/ws", Handle).AllowAnonymous();
+        routes.Map("/ws", Handle).AllowAnonymous().RequireRateLimiting(RateLimits.Socket);
         return routes;
     }
 
     private static async Task<IResult> Handle(
         HttpContext context, DeviceGateway gateway, TokenIssuer tokens, SyncSettings settings, NodeSettings node,
-        IRequiredActor<SessionRegistry> registry)
+        IRequiredActor<SessionRegistry> registry, TimeProvider clock)
     {
         if (!context.WebSockets.IsWebSocketRequest)
             return Problems.Malformed("This is the WebSocket sync channel; connect with a WebSocket upgrade.");
@@ -43,40 +44,103 @@ public static class SyncSocket
         var stopping = context.RequestAborted;
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var who = await AuthenticateAsync(socket, headerKey, context, gateway, tokens, settings, stopping);
+        Who? who;
+        try
+        {
+            who = await AuthenticateAsync(socket, headerKey, gateway, tokens, settings, stopping);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or AskTimeoutException or NodeBusyException)
+        {
+            socket.Abort();
+            return Results.Empty;
+        }
         if (who is null)
             return Results.Empty;
 
-        var outbox = new SessionOutbox(settings.OutboxCapacity);
+        var outbox = settings.NewOutbox();
+        // Not tied to the request: a session the registry opens must always be stopped below.
         var opened = await registry.ActorRef.Ask<object>(
-            new SessionRegistryProtocol.OpenSession(who.DeviceId, who.IsClientDevice, outbox), node.AskTimeout, stopping);
-        if (opened is not SessionRegistryProtocol.SessionOpened session)
+            new SessionRegistryProtocol.OpenSession(who.DeviceId, who.IsClientDevice, outbox), node.AskTimeout, CancellationToken.None);
+        if (opened is SessionRegistryProtocol.SessionRefused refused)
         {
-            await CloseAsync(socket, SessionCloseCodes.Revoked, "device revoked", stopping);
+            await CloseAsync(socket, refused.CloseCode, refused.Reason);
             return Results.Empty;
         }
+        var session = ((SessionRegistryProtocol.SessionOpened)opened).Session;
         try
         {
-            var sending = SendLoopAsync(socket, outbox, session.Session, stopping);
-            await ReceiveLoopAsync(socket, outbox, session.Session, settings, stopping);
-            await sending;
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-        {
-            // The client went away; its session ends below.
+            using var tokenExpiry = who.ExpiresAt is { } expires ? CloseAt(outbox, expires - clock.GetUtcNow()) : null;
+            var sending = SendLoopAsync(socket, outbox, session, stopping);
+            var receiving = ReceiveLoopAsync(socket, outbox, session, settings, stopping);
+            await Task.WhenAny(sending, receiving);
+            // Whoever ended first, the socket ends now: the close code the session asked for (or a normal
+            // close), a short wait for the client's reply, then abort. A client that stopped reading
+            // cannot hold the node's side open.
+            var close = outbox.CloseRequested ?? new Close((int)WebSocketCloseStatus.NormalClosure, "bye");
+            await CloseAsync(socket, close.Code, close.Reason);
+            if (receiving.IsCompleted)
+                await DrainUntilClosedAsync(socket); // unread bytes at abort would reset the connection before the close frame is read
+            else
+                await Task.WhenAny(receiving, Task.Delay(CloseGrace, CancellationToken.None));
+            socket.Abort();
+            await Quietly(sending);
+            await Quietly(receiving);
         }
         finally
         {
-            session.Session.Tell(PoisonPill.Instance);
+            session.Tell(PoisonPill.Instance);
         }
         return Results.Empty;
+    }
+
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>Reads and discards what the client still sends until its close frame (or the grace period) arrives.</summary>
+    private static async Task DrainUntilClosedAsync(WebSocket socket)
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
+        using var grace = new CancellationTokenSource(CloseGrace);
+        try
+        {
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent
+                   && (await socket.ReceiveAsync(scratch.AsMemory(), grace.Token)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Closes a browser's session when its access token expires: it must log in again. Dispose to cancel.</summary>
+    private static CancellationTokenSource CloseAt(SessionOutbox outbox, TimeSpan remaining)
+    {
+        var timer = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        timer.Token.Register(() => outbox.Close(SessionCloseCodes.Unauthenticated, "access token expired"));
+        return timer;
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The socket is gone; nothing is left to tell the client.
+        }
     }
 
     private static string? DeviceKeyFromHeader(string authorization) =>
         authorization.StartsWith("Device ", StringComparison.Ordinal) ? authorization["Device ".Length..].Trim() : null;
 
     /// <summary>The header's device key, or the first message (device key or the owner's token) within the auth timeout.</summary>
-    private static async Task<Who?> AuthenticateAsync(WebSocket socket, string? headerKey, HttpContext context, DeviceGateway gateway,
+    private static async Task<Who?> AuthenticateAsync(WebSocket socket, string? headerKey, DeviceGateway gateway,
         TokenIssuer tokens, SyncSettings settings, CancellationToken stopping)
     {
         if (headerKey is not null)
@@ -87,7 +151,7 @@ public static class SyncSocket
         var reading = ReadMessageAsync(socket, settings.MaxMessageBytes, stopping);
         if (await Task.WhenAny(reading, Task.Delay(settings.AuthTimeout, stopping)) != reading)
         {
-            await CloseAsync(socket, SessionCloseCodes.AuthTimeout, "authenticate within the auth timeout", stopping);
+            await CloseAsync(socket, SessionCloseCodes.AuthTimeout, "authenticate within the auth timeout");
             _ = reading.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed; the client's close ends it
             return null;
         }
@@ -98,7 +162,7 @@ public static class SyncSocket
         }
         catch (MessageTooLargeException)
         {
-            await CloseAsync(socket, SessionCloseCodes.TooLarge, "message too large", stopping);
+            await CloseAsync(socket, SessionCloseCodes.TooLarge, "message too large");
             return null;
         }
         if (frame is null)
@@ -111,9 +175,10 @@ public static class SyncSocket
             var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, tokens.ValidationParameters());
             var role = result.IsValid ? result.ClaimsIdentity.FindFirst(TokenIssuer.RoleClaim)?.Value : null;
             if (role is Roles.Owner or Roles.Admin)
-                return new Who("user:" + result.ClaimsIdentity.FindFirst(TokenIssuer.NameClaim)!.Value, IsClientDevice: false);
+                return new Who("user:" + result.ClaimsIdentity.FindFirst(TokenIssuer.NameClaim)!.Value, IsClientDevice: false,
+                    new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero));
         }
-        await CloseAsync(socket, SessionCloseCodes.Unauthenticated, "authenticate with a device key or an access token", stopping);
+        await CloseAsync(socket, SessionCloseCodes.Unauthenticated, "authenticate with a device key or an access token");
         return null;
     }
 
@@ -126,11 +191,11 @@ public static class SyncSocket
                 return new Who(authenticated.Client.DeviceId, IsClientDevice: true);
             if (reply is PairingQueries.ClientRefused { Revoked: true })
             {
-                await CloseAsync(socket, SessionCloseCodes.Revoked, "device revoked", stopping);
+                await CloseAsync(socket, SessionCloseCodes.Revoked, "device revoked");
                 return null;
             }
         }
-        await CloseAsync(socket, SessionCloseCodes.Unauthenticated, "unknown device key", stopping);
+        await CloseAsync(socket, SessionCloseCodes.Unauthenticated, "unknown device key");
         return null;
     }
 
@@ -157,6 +222,8 @@ public static class SyncSocket
                 outbox.Close(SessionCloseCodes.TooLarge, "message too large");
                 return;
             }
+            if (outbox.CloseRequested is not null)
+                return; // closing: what the client still says is not read
             if (frame is null)
             {
                 outbox.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
@@ -174,20 +241,21 @@ public static class SyncSocket
 
     private static async Task SendLoopAsync(WebSocket socket, SessionOutbox outbox, IActorRef session, CancellationToken stopping)
     {
+        using var sendingUntil = CancellationTokenSource.CreateLinkedTokenSource(stopping, outbox.Closing);
         var buffer = new ArrayBufferWriter<byte>(256);
-        await foreach (var message in outbox.Reader.ReadAllAsync(stopping))
+        try
         {
-            if (message is Close close)
+            // A close stops the loop at once: the backlog is dropped, the close frame goes next.
+            await foreach (var message in outbox.ReadAllAsync(sendingUntil.Token))
             {
-                await CloseAsync(socket, close.Code, close.Reason, stopping);
-                return;
+                await socket.SendAsync(SyncWire.Frame(message, buffer), WebSocketMessageType.Text, true, stopping);
+                if (outbox.IsEmpty && outbox.TakeDrainSignal())
+                    session.Tell(SessionActor.OutboxDrained.Instance);
             }
-            await socket.SendAsync(SyncWire.Frame(message, buffer), WebSocketMessageType.Text, true, stopping);
-            if (outbox.Reader.Count == 0 && outbox.TakeDrainSignal())
-                session.Tell(SessionActor.OutboxDrained.Instance);
         }
-        if (outbox.CloseRequested is { } requested)
-            await CloseAsync(socket, requested.Code, requested.Reason, stopping);
+        catch (OperationCanceledException) when (outbox.Closing.IsCancellationRequested)
+        {
+        }
     }
 
     private sealed class MessageTooLargeException : Exception;
@@ -220,9 +288,12 @@ public static class SyncSocket
         }
     }
 
-    private static async Task CloseAsync(WebSocket socket, int code, string reason, CancellationToken cancellationToken)
+    /// <summary>Sends the close frame, giving up (the caller aborts) if the client does not take it in time.</summary>
+    private static async Task CloseAsync(WebSocket socket, int code, string reason)
     {
-        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            await socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, cancellationToken);
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            return;
+        using var grace = new CancellationTokenSource(CloseGrace);
+        await Quietly(socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, grace.Token));
     }
 }

@@ -91,7 +91,7 @@ public static class SyncWire
         var id = Text(root, "id");
         if (topic is null || id is not { Length: > 0 and <= MaxIdLength } || !root.TryGetProperty("data", out var data))
             return Invalid($"publish needs topic, id (1–{MaxIdLength} characters) and data");
-        return new Publish(topic, id, data.Clone());
+        return new Publish(topic, id, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(data).ToArray());
     }
 
     private static IReadOnlyList<string>? Topics(JsonElement root)
@@ -156,7 +156,7 @@ public static class SyncWire
                 json.WriteString("ts", e.Ts);
                 json.WriteString("source", e.Source);
                 json.WritePropertyName("data");
-                e.Data.WriteTo(json);
+                json.WriteRawValue(e.Data, skipInputValidation: true); // validated JSON when it was published
                 break;
             case Ack a:
                 json.WriteString("type", "ack");
@@ -170,6 +170,13 @@ public static class SyncWire
                 break;
             case Pong:
                 json.WriteString("type", "pong");
+                break;
+            case Subscribed s:
+                json.WriteString("type", "subscribed");
+                json.WriteStartObject("seqs");
+                foreach (var (topic, seq) in s.Seqs)
+                    json.WriteNumber(topic, seq);
+                json.WriteEndObject();
                 break;
             case ResyncRequired r:
                 json.WriteString("type", "resync_required");

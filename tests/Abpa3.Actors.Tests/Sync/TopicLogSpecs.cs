@@ -1,16 +1,15 @@
-using System.Text.Json;
 using Abpa3.Actors.Sync;
 
 namespace Abpa3.Actors.Tests.Sync;
 
 public class TopicLogSpecs
 {
-    private static readonly JsonElement Data = JsonSerializer.SerializeToElement(new { x = 1 });
+    private static readonly byte[] Data = "{\"x\":1}"u8.ToArray();
     private static readonly DateTimeOffset Now = DateTimeOffset.UnixEpoch;
 
     private static TopicLog LogWith(int events, int capacity)
     {
-        var log = new TopicLog("ui", capacity);
+        var log = new TopicLog("ui", capacity, maxBytes: 1 << 20);
         for (var i = 0; i < events; i++)
             log.Append("phone", Data, Now);
         return log;
@@ -41,5 +40,20 @@ public class TopicLogSpecs
         Assert.Null(log.Since(5));
         Assert.Null(log.Since(11));
         Assert.Null(log.Since(-1));
+    }
+
+    [Fact]
+    public void The_buffer_is_bounded_by_bytes_too_but_keeps_the_newest_event()
+    {
+        var log = new TopicLog("ui", capacity: 100, maxBytes: 1000);
+        for (var i = 0; i < 10; i++)
+            log.Append("phone", new byte[300], Now);
+
+        Assert.Equal([8L, 9, 10], log.Since(7)!.Select(e => e.Seq));
+        Assert.Null(log.Since(6));
+        Assert.Equal(900, log.BufferedBytes);
+
+        log.Append("phone", new byte[5000], Now);
+        Assert.Equal([11L], log.Since(10)!.Select(e => e.Seq));
     }
 }

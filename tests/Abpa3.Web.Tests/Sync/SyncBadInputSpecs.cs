@@ -154,3 +154,82 @@ public class DevicesTopicSpecs
         Assert.Equal(["offline", "revoked"], changes[2..].Order());
     }
 }
+
+public class SyncLimitsSpecs
+{
+    [Fact]
+    public async Task Socket_attempts_are_rate_limited_per_address_and_sessions_per_device()
+    {
+        await using var node = await TestNode.StartAsync(new Dictionary<string, string>
+        {
+            ["abpa3.auth.socket-permits"] = "4",
+            ["abpa3.sync.max-sessions-per-device"] = "2",
+        });
+        await node.SetupOwnerAsync();
+        var phone = await node.PairClientAsync(await node.LoginAsync());
+
+        await using var first = await RawSocket.ConnectAsync(node, phone.DeviceKey);
+        await using var second = await RawSocket.ConnectAsync(node, phone.DeviceKey);
+        await first.ReceiveTypeAsync("welcome");
+        await second.ReceiveTypeAsync("welcome");
+        await using var third = await RawSocket.ConnectAsync(node, phone.DeviceKey);
+        Assert.Equal(4429, await third.ExpectCloseAsync());
+
+        await using var fourth = await RawSocket.ConnectAsync(node, phone.DeviceKey); // the fourth attempt this minute
+        var refused = await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => RawSocket.ConnectAsync(node, phone.DeviceKey));
+        Assert.Contains("429", refused.Message);
+    }
+
+    [Fact]
+    public async Task A_browser_session_ends_when_its_access_token_expires()
+    {
+        await using var node = await TestNode.StartAsync(new Dictionary<string, string> { ["abpa3.auth.token-lifetime"] = "2s" });
+        await node.SetupOwnerAsync();
+        var owner = await node.LoginAsync();
+        await using var browser = await RawSocket.ConnectAsync(node);
+        await browser.SendJsonAsync(new { type = "auth", access_token = owner });
+        await browser.ReceiveTypeAsync("welcome");
+
+        Assert.Equal(4401, await browser.ExpectCloseAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Revoking_a_client_that_stopped_reading_ends_its_session_on_the_node_at_once()
+    {
+        await using var node = await TestNode.StartAsync(new Dictionary<string, string>
+        {
+            ["abpa3.sync.messages-per-second"] = "100000",
+            ["abpa3.sync.message-burst"] = "100000",
+        });
+        await node.SetupOwnerAsync();
+        var owner = await node.LoginAsync();
+        var stuck = await node.PairClientAsync(owner, "Stuck");
+        var publisher = await node.PairClientAsync(owner, "Publisher");
+        await using var stuckSocket = await RawSocket.ConnectAsync(node, stuck.DeviceKey);
+        await stuckSocket.ReceiveTypeAsync("welcome");
+        await stuckSocket.SendJsonAsync(new { type = "subscribe", topics = new[] { "ui" } });
+        await using var publishing = await RawSocket.ConnectAsync(node, publisher.DeviceKey);
+        await publishing.ReceiveTypeAsync("welcome");
+        var padding = new string('x', 60 * 1024);
+        for (var i = 0; i < 300; i++) // ~18 MB: far more than the socket buffers hold; the stuck client reads nothing
+        {
+            await publishing.SendJsonAsync(new { type = "publish", topic = "ui", id = $"m{i}", data = new { padding } });
+            await publishing.ReceiveTypeAsync("ack");
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await node.DeleteAsync($"/api/devices/{stuck.DeviceId}", owner);
+
+        while (true)
+        {
+            var list = await TestNode.ReadJsonAsync(await node.GetAsync("/api/devices", owner));
+            var entry = list["devices"]!.AsArray().Single(d => d!["device_id"]!.GetValue<string>() == stuck.DeviceId)!;
+            if (!entry["online"]!.GetValue<bool>())
+                break;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "the revoked, stuck session is still open on the node");
+            await Task.Delay(50);
+        }
+        await publishing.SendJsonAsync(new { type = "ping" });
+        await publishing.ReceiveTypeAsync("pong");
+    }
+}

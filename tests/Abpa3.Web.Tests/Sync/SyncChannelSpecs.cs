@@ -240,4 +240,32 @@ public class SyncChannelSpecs
         // 32 MB did not fit into the socket buffers: the slow path really was taken.
         Assert.True(resyncs > 0, "the slow client never lagged; the test did not exercise the outbox limit");
     }
+
+    [Fact]
+    public async Task A_client_resumes_from_where_it_first_subscribed_not_from_the_start_of_the_buffer()
+    {
+        await using var node = await TestNode.StartAsync();
+        await node.SetupOwnerAsync();
+        var owner = await node.LoginAsync();
+        var early = await node.PairClientAsync(owner, "Early");
+        var late = await node.PairClientAsync(owner, "Late");
+        await using var earlySync = new SyncClient(early, "ui");
+        earlySync.Start();
+        await NextAsync<SyncNotice.Connected>(earlySync);
+        await Task.Delay(200);
+        for (var i = 1; i <= 5; i++)
+            await earlySync.PublishAsync("ui", new { i }); // before the late client ever connects
+
+        await using var lateSync = new SyncClient(late, "ui");
+        lateSync.Start();
+        await NextAsync<SyncNotice.Connected>(lateSync);
+        await Task.Delay(200);
+        lateSync.Drop();
+        await NextAsync<SyncNotice.Disconnected>(lateSync);
+        await NextAsync<SyncNotice.Connected>(lateSync);
+        await Task.Delay(200);
+        await earlySync.PublishAsync("ui", new { i = 6 });
+
+        Assert.Equal(6, (await NextEventAsync(lateSync, "ui")).Seq); // 1–5 predate it and are not replayed
+    }
 }
