@@ -20,13 +20,15 @@ public sealed class ActorNode : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private ActorNode(IHost host, NodeIdentity identity)
+    private ActorNode(IHost host, NodeIdentity identity, PeerCertificatePins pins)
     {
         _host = host;
         Identity = identity;
+        Pins = pins;
     }
 
     public NodeIdentity Identity { get; }
+    public PeerCertificatePins Pins { get; }
     public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
     public IActorRef Supervisor => _host.Services.GetRequiredService<IRequiredActor<DeviceSupervisor>>().ActorRef;
 
@@ -43,18 +45,22 @@ public sealed class ActorNode : IAsyncDisposable
         return MeshConfig.LoadFiles(MeshConfig.DefaultDirectory).WithOverrides(all);
     }
 
-    public static async Task<ActorNode> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? overrides = null)
+    /// <param name="extraHocon">HOCON that wins over everything else (for what a test needs beyond the shipped settings).</param>
+    public static async Task<ActorNode> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? overrides = null, string? extraHocon = null)
     {
         var config = TestConfig(dataDir, overrides);
+        if (extraHocon is not null)
+            config = Akka.Configuration.ConfigurationFactory.ParseString(extraHocon).WithFallback(config);
         var settings = NodeSettings.FromConfig(config);
         var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
+        var pins = new PeerCertificatePins();
         var host = new HostBuilder()
             .ConfigureLogging(logging => logging.ClearProviders())
             .ConfigureServices(services => services.AddAkka("abpa3", akka => akka
-                .AddNodeActors(config, settings, identity, new PeerCertificatePins(), TimeProvider.System)))
+                .AddNodeActors(config, settings, identity, pins, TimeProvider.System)))
             .Build();
         await host.StartAsync();
-        return new ActorNode(host, identity);
+        return new ActorNode(host, identity, pins);
     }
 
     public async ValueTask DisposeAsync()
