@@ -123,7 +123,7 @@ public sealed class MeshNode : IAsyncDisposable
             .AddSingleton(pins)
             .AddSingleton(clock)
             .AddSingleton(tokens)
-            .AddSingleton<Passwords>()
+            .AddSingleton(new Passwords())
             .AddSingleton(PairingSettings.FromConfig(config))
             .AddSingleton(SyncSettings.FromConfig(config))
             .AddSingleton<QrCodeCache>()

@@ -61,7 +61,7 @@ public static class AuthApi
         if (check is not DeviceMessages.SetupCodeAccepted)
             return Refusal(check);
         var reply = await gateway.AskAsync(
-            new DeviceMessages.SetupOwner(request.Username!, passwords.Hash(request.Password!), request.SetupCode),
+            new DeviceMessages.SetupOwner(request.Username!, await passwords.HashAsync(request.Password!, context.RequestAborted), request.SetupCode),
             context.RequestAborted);
         if (reply is not PairingReplies.AccountCreated)
             return Refusal(reply);
@@ -85,7 +85,7 @@ public static class AuthApi
 
         var reply = await gateway.AskAsync(new PairingQueries.GetUser(request.Username!), context.RequestAborted);
         var account = (reply as PairingQueries.UserFound)?.Account;
-        if (!passwords.Verify(account?.PasswordHash, request.Password!) || account is null)
+        if (!await passwords.VerifyAsync(account?.PasswordHash, request.Password!, context.RequestAborted) || account is null)
             return Problems.Unauthenticated("Wrong username or password.");
         return TypedResults.Ok(new TokenResponse(tokens.Issue(account), "bearer", (int)tokens.Lifetime.TotalSeconds));
     }
@@ -106,7 +106,7 @@ public static class AuthApi
             return Problems.Invalid(rules.Errors);
 
         var reply = await gateway.AskAsync(
-            new PairingCommands.AddAdmin(request.Username!, passwords.Hash(request.Password!)), context.RequestAborted);
+            new PairingCommands.AddAdmin(request.Username!, await passwords.HashAsync(request.Password!, context.RequestAborted)), context.RequestAborted);
         return reply is PairingReplies.AccountCreated created
             ? TypedResults.Created($"/api/auth/users/{created.Account.Username}",
                 new AccountResponse(created.Account.Username, Roles.ClaimValue(created.Account.Role)))
