@@ -33,6 +33,7 @@ public static class SyncBenchmark
                 // The benchmark is one address pairing a thousand devices: lift the per-address limits for it.
                 ["ABPA3__AUTH__PAIR_PERMITS"] = "1000000",
                 ["ABPA3__AUTH__SOCKET_PERMITS"] = "1000000",
+                ["ABPA3__HTTP__MAX_CONNECTIONS_PER_ADDRESS"] = "1000000",
                 ["ABPA3__SYNC__MESSAGES_PER_SECOND"] = "1000000",
                 ["ABPA3__SYNC__MESSAGE_BURST"] = "1000000",
             });

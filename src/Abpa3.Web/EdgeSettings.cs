@@ -16,7 +16,8 @@ public sealed record EdgeSettings(
     TimeSpan SocketWindow,
     int MinPasswordLength,
     int MaxPasswordLength,
-    long MaxRequestBody)
+    long MaxRequestBody,
+    int MaxConnectionsPerAddress)
 {
     public static EdgeSettings FromConfig(Config config)
     {
@@ -35,7 +36,8 @@ public sealed record EdgeSettings(
             auth.GetTimeSpan("socket-window"),
             auth.GetInt("min-password-length"),
             auth.GetInt("max-password-length"),
-            http.GetByteSize("max-request-body") ?? throw new ConfigurationException("abpa3.http.max-request-body must be set"));
+            http.GetByteSize("max-request-body") ?? throw new ConfigurationException("abpa3.http.max-request-body must be set"),
+            http.GetInt("max-connections-per-address"));
         return settings.IsValid
             ? settings
             : throw new ConfigurationException("abpa3.auth and abpa3.http need positive limits, windows and lifetimes, and min-password-length ≤ max-password-length");
@@ -45,5 +47,5 @@ public sealed record EdgeSettings(
         TokenLifetime > TimeSpan.Zero && ClockSkew >= TimeSpan.Zero
         && LoginPermits > 0 && LoginWindow > TimeSpan.Zero && SetupPermits > 0 && SetupWindow > TimeSpan.Zero
         && PairPermits > 0 && PairWindow > TimeSpan.Zero && SocketPermits > 0 && SocketWindow > TimeSpan.Zero
-        && MinPasswordLength > 0 && MinPasswordLength <= MaxPasswordLength && MaxRequestBody > 0;
+        && MinPasswordLength > 0 && MinPasswordLength <= MaxPasswordLength && MaxRequestBody > 0 && MaxConnectionsPerAddress > 0;
 }

@@ -103,8 +103,10 @@ public sealed class MeshNode : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = edge.MaxRequestBody;
+            var perAddress = new ConnectionsPerAddress(edge.MaxConnectionsPerAddress);
             void Configure(ListenOptions listen)
             {
+                listen.Use(perAddress.Middleware);
                 if (!settings.PlainHttp)
                     listen.UseHttps(identity.Certificate);
             }
