@@ -20,6 +20,9 @@ public class ConnectionLimitSpecs
                 var client = new TcpClient();
                 await client.ConnectAsync(endpoint);
                 held.Add(client);
+                // A request answered on it proves the node has accepted (and counted) this connection.
+                await client.GetStream().WriteAsync("GET /api/devices/info HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                Assert.True(await client.GetStream().ReadAsync(new byte[4096]) > 0);
             }
             using var extra = new TcpClient();
             await extra.ConnectAsync(endpoint);
