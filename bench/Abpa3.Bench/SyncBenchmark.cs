@@ -56,10 +56,17 @@ public static class SyncBenchmark
             var barePort = FreePort();
             using var bare = Start(Environment.ProcessPath!, [typeof(SyncBenchmark).Assembly.Location, "bare-server", barePort.ToString()], new(),
                 useDotnet: false);
-            await WaitForLineAsync(bare, "bare server ready");
-            var bareRun = await FanOutAsync(new Uri($"ws://127.0.0.1:{barePort}/ws"), null, Enumerable.Repeat<string?>(null, clients).ToList(),
-                events, subscribe: false, measureIdle: null);
-            bare.Kill();
+            FanOutResult bareRun;
+            try
+            {
+                await WaitForLineAsync(bare, "bare server ready");
+                bareRun = await FanOutAsync(new Uri($"ws://127.0.0.1:{barePort}/ws"), null,
+                    Enumerable.Repeat<string?>(null, clients).ToList(), events, subscribe: false, measureIdle: null);
+            }
+            finally
+            {
+                bare.Kill(); // whatever happened, the baseline server does not outlive the run
+            }
 
             Console.WriteLine();
             Console.WriteLine("| fan-out | events/s delivered | p50 latency | p99 latency | ratio to bare |");
