@@ -80,8 +80,7 @@ public static class NodeCommand
                     $"(claim this device with it; also in {Path.Combine(node.Settings.DataDir, NodeIdentityStore.SetupCodeFile)})");
             Console.WriteLine($"ABPA3 node ready: device_id={node.Identity.DeviceId} http={node.HttpUrl.ToString().TrimEnd('/')} remote={node.RemoteAddress}");
             await node.WaitForShutdownAsync(CancellationToken.None);
-            await node.StopAsync();
-        }
+        } // disposing stops the node and flushes the journal
         Console.WriteLine("ABPA3 node stopped");
         return 0;
     }

@@ -180,18 +180,10 @@ public sealed class MeshNode : IAsyncDisposable
         RemoteAddress = NodeActors.RemoteAddress(Services.GetRequiredService<ActorSystem>());
     }
 
-    /// <summary>Completes when the node is asked to stop (SIGINT, SIGTERM or <see cref="StopAsync"/>).</summary>
+    /// <summary>Completes when the node is asked to stop (SIGINT or SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
-    /// <summary>Stops the edge, terminates the actor system (coordinated shutdown) and flushes the journal.</summary>
-    public async Task StopAsync()
-    {
-        await _app.StopAsync();
-        SqliteJournal.Flush();
-    }
-
-    private void ReleaseDataDirectory() => _dataDirectoryLock.Dispose();
-
+    /// <summary>Stops the edge, terminates the actor system (coordinated shutdown), flushes the journal and releases the data directory.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -205,7 +197,7 @@ public sealed class MeshNode : IAsyncDisposable
         {
             await _app.DisposeAsync();
             SqliteJournal.Flush();
-            ReleaseDataDirectory();
+            _dataDirectoryLock.Dispose();
         }
     }
 

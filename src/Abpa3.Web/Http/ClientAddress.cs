@@ -10,9 +10,12 @@ public static class ClientAddress
     /// The partition key for per-client limits: an IPv4 address, or an IPv6 address's /64 prefix,
     /// since one LAN host can take any number of addresses inside its /64.
     /// </summary>
-    public static string Of(HttpContext context)
+    public static string Of(HttpContext context) => PartitionKey(context.Connection.RemoteIpAddress);
+
+    /// <summary>The same key for any address (HTTP requests and raw connections share it).</summary>
+    public static string PartitionKey(IPAddress? remote)
     {
-        var address = Normalize(context.Connection.RemoteIpAddress);
+        var address = Normalize(remote);
         if (address is null)
             return "unknown";
         if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)

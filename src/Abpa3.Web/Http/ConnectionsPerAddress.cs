@@ -51,15 +51,5 @@ public sealed class ConnectionsPerAddress(int limit)
         }
     }
 
-    private static string Key(EndPoint? endpoint)
-    {
-        if (endpoint is not IPEndPoint ip)
-            return "unknown";
-        var address = ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address;
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
-            return address.ToString();
-        var bytes = address.GetAddressBytes();
-        Array.Clear(bytes, 8, 8);
-        return new IPAddress(bytes) + "/64";
-    }
+    private static string Key(EndPoint? endpoint) => ClientAddress.PartitionKey((endpoint as IPEndPoint)?.Address);
 }
