@@ -6,6 +6,7 @@ using Abpa3.Actors;
 using Abpa3.Actors.Configuration;
 using Abpa3.Actors.Device;
 using Abpa3.Actors.Identity;
+using Abpa3.Actors.Peers;
 using Abpa3.Actors.Persistence;
 using Abpa3.Actors.Pairing;
 using Abpa3.Actors.Remoting;
@@ -14,6 +15,7 @@ using Abpa3.Web.Sync;
 using Abpa3.Web.Auth;
 using Abpa3.Web.Endpoints;
 using Abpa3.Web.Http;
+using Abpa3.Web.Peers;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Builder;
@@ -85,6 +87,7 @@ public sealed class MeshNode : IAsyncDisposable
         var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
         var signingKey = SigningKey.LoadOrCreate(settings.DataDir);
         var pins = new PeerCertificatePins();
+        var peerCounters = new PeerLinkCounters();
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -123,6 +126,9 @@ public sealed class MeshNode : IAsyncDisposable
             .AddSingleton(edge)
             .AddSingleton(identity)
             .AddSingleton(pins)
+            .AddSingleton(peerCounters)
+            .AddSingleton(PeerLinkSettings.FromConfig(config))
+            .AddSingleton(DevicePairingSettings.FromConfig(config))
             .AddSingleton(clock)
             .AddSingleton(tokens)
             .AddSingleton(new Passwords())
@@ -130,11 +136,12 @@ public sealed class MeshNode : IAsyncDisposable
             .AddSingleton(SyncSettings.FromConfig(config))
             .AddSingleton<QrCodeCache>()
             .AddSingleton<DeviceGateway>()
+            .AddSingleton(services => new DeviceHttpClient(PeerLinkSettings.FromConfig(config), identity, clock, tls: !settings.PlainHttp))
             .AddProblemDetails()
             .AddExceptionHandler<EdgeExceptionHandler>()
             // Nothing here protects data with ASP.NET's key ring; keep it in memory, not in a home directory.
             .AddDataProtection().UseEphemeralDataProtectionProvider().Services
-            .AddEdgeRateLimits(edge);
+            .AddEdgeRateLimits(edge, DevicePairingSettings.FromConfig(config));
         builder.Services
             .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(options =>
@@ -146,7 +153,7 @@ public sealed class MeshNode : IAsyncDisposable
             .AddPolicy(Roles.OwnerPolicy, policy => policy.RequireRole(Roles.Owner))
             .AddPolicy(Roles.OwnerOrAdminPolicy, policy => policy.RequireRole(Roles.Owner, Roles.Admin));
         builder.Services.AddAkka("abpa3", akka => akka
-            .AddNodeActors(config, settings, identity, pins, clock)
+            .AddNodeActors(config, settings, identity, pins, peerCounters, clock)
             .ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
@@ -165,6 +172,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapDevices();
         app.MapAuth();
         app.MapPairing();
+        app.MapDevicePairing();
         app.MapSyncSocket();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }

@@ -3,6 +3,8 @@ using Akka.Hosting;
 using Akka.Pattern;
 using Abpa3.Actors.Identity;
 using Abpa3.Actors.Pairing;
+using Abpa3.Actors.Peers;
+using Abpa3.Actors.Remoting;
 using static Abpa3.Actors.Device.DeviceMessages;
 using static Abpa3.Actors.Pairing.PairingQueries;
 
@@ -18,11 +20,14 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
     private readonly NodeIdentity _identity;
     private readonly DeviceSettings _settings;
     private readonly IActorRef _pairing;
+    private readonly IActorRef _peers;
+    private readonly IActorRef _peerPairing;
     private DeviceLifecycle _lifecycle = DeviceLifecycle.Initial;
     private int _wrongSetupCodes;
     private int _stashed;
 
-    public DeviceSupervisor(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, TimeProvider clock)
+    public DeviceSupervisor(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, PeerLink peerLink,
+        DevicePairingSettings devicePairing, TimeProvider clock)
     {
         _identity = identity;
         _settings = settings;
@@ -32,10 +37,16 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
                 coordinator, "pairing-coordinator",
                 pairingSettings.RestartMinBackoff, pairingSettings.RestartMaxBackoff, randomFactor: 0.2, maxNrOfRetries: -1)),
             "pairing");
+        _peers = Context.ActorOf(PeerDirectory.Props(peerLink.Local, peerLink.Settings, peerLink.Counters, peerLink.Pins, clock, _pairing),
+            PeerDirectory.Name);
+        _peerPairing = Context.ActorOf(
+            PeerPairingResponder.Props(identity, devicePairing, peerLink.Local.RemoteAddress, _pairing, clock), "peer-pairing");
         Recovering();
     }
 
     public IStash Stash { get; set; } = null!;
+
+    protected override SupervisorStrategy SupervisorStrategy() => KillProof.Strategy;
 
     private void Recovering()
     {
@@ -80,6 +91,20 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
         });
         Receive<IPairingCommand>(command => _pairing.Forward(command));
         Receive<IPairingQuery>(query => _pairing.Forward(query));
+        Receive<IPeerLinkRequest>(request => _peers.Forward(request));
+        Receive<PeerPairingProtocol.Begin>(begin =>
+        {
+            // A target already paired (to another manager, or as a manager itself) says so before any key exchange.
+            var sameManager = _lifecycle.Role == DeviceRole.Sensor && _lifecycle.ManagerDeviceId?.Value == begin.ManagerId;
+            if (begin.ManagerId == _identity.DeviceId.Value)
+                Sender.Tell(new PairingReplies.Refused(RefusalReason.AlreadyPaired, "a device cannot pair with itself"));
+            else if (!sameManager && _lifecycle.Role != DeviceRole.None)
+                Sender.Tell(new PairingReplies.Refused(RefusalReason.AlreadyPaired,
+                    $"the device is already {DeviceLifecycle.Describe(_lifecycle.State)}" + (_lifecycle.IsManager ? " as a manager" : " to another manager")));
+            else
+                _peerPairing.Forward(begin);
+        });
+        Receive<IPeerPairingRequest>(request => _peerPairing.Forward(request));
     }
 
     /// <summary>
@@ -100,17 +125,28 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
         return new PairingReplies.Refused(RefusalReason.WrongSetupCode, "wrong setup code");
     }
 
-    public static Props Props(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, clock));
+    public static Props Props(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, PeerLink peerLink,
+        DevicePairingSettings devicePairing, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, peerLink, devicePairing, clock));
 }
+
+/// <summary>What the peer directory needs from the composition: this node's link identity, the timings, the shared counters and pins.</summary>
+public sealed record PeerLink(PeerDirectoryProtocol.LocalLink Local, PeerLinkSettings Settings, PeerLinkCounters Counters, PeerCertificatePins Pins);
 
 public static class DeviceSupervisorRegistration
 {
     /// <summary>Starts the node's root actor and registers it for <c>IRequiredActor&lt;DeviceSupervisor&gt;</c>.</summary>
     public static AkkaConfigurationBuilder AddDeviceSupervisor(
         this AkkaConfigurationBuilder builder, NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings,
+        PeerLinkSettings peerSettings, PeerLinkCounters counters, PeerCertificatePins pins, DevicePairingSettings devicePairing,
         TimeProvider clock) =>
         builder.WithActors((system, registry) =>
-            registry.Register<DeviceSupervisor>(
-                system.ActorOf(DeviceSupervisor.Props(identity, settings, pairingSettings, clock), "device")));
+        {
+            // A new incarnation per boot: the peer's verifier starts afresh for it and treats older ones as replays.
+            var local = new PeerDirectoryProtocol.LocalLink(identity.DeviceId.Value, NodeActors.RemoteAddress(system),
+                clock.GetUtcNow().ToUnixTimeMilliseconds());
+            registry.Register<DeviceSupervisor>(system.ActorOf(
+                DeviceSupervisor.Props(identity, settings, pairingSettings, new PeerLink(local, peerSettings, counters, pins), devicePairing, clock),
+                "device"));
+        });
 }

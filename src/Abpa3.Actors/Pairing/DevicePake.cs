@@ -67,6 +67,49 @@ public static class DevicePake
     internal static byte[] Confirmation(byte[] key, string role, Context context, byte[] a, byte[] b) =>
         HMACSHA256.HashData(key, (byte[])[.. Encoding.UTF8.GetBytes(role), .. context.Bytes(), .. a, .. b]);
 
+    /// <summary>
+    /// Seals data for the other side under a key derived from the pair's secret (AES-256-GCM, the context as
+    /// associated data): how the manager hands its owner account to an unconfigured target, readable only by
+    /// a target that proved the code.
+    /// </summary>
+    public static byte[] Seal(byte[] secret, Context context, byte[] plaintext)
+    {
+        var nonce = RandomNumberGenerator.GetBytes(AesGcm.NonceByteSizes.MaxSize);
+        var cipher = new byte[plaintext.Length];
+        var tag = new byte[AesGcm.TagByteSizes.MaxSize];
+        using var aes = new AesGcm(SealKey(secret), tag.Length);
+        aes.Encrypt(nonce, plaintext, cipher, tag, context.Bytes());
+        return [.. nonce, .. tag, .. cipher];
+    }
+
+    /// <summary>The sealed data, or null if it was not sealed under this secret and context.</summary>
+    public static byte[]? Open(byte[] secret, Context context, byte[] sealedBytes)
+    {
+        var nonceLength = AesGcm.NonceByteSizes.MaxSize;
+        var tagLength = AesGcm.TagByteSizes.MaxSize;
+        if (sealedBytes.Length < nonceLength + tagLength)
+            return null;
+        var plaintext = new byte[sealedBytes.Length - nonceLength - tagLength];
+        try
+        {
+            using var aes = new AesGcm(SealKey(secret), tagLength);
+            aes.Decrypt(sealedBytes.AsSpan(0, nonceLength), sealedBytes.AsSpan(nonceLength + tagLength),
+                sealedBytes.AsSpan(nonceLength, tagLength), plaintext, context.Bytes());
+            return plaintext;
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[] SealKey(byte[] secret)
+    {
+        var key = new byte[32];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, secret, key, salt: "abpa3-pair-seal"u8, info: []);
+        return key;
+    }
+
     internal static Srp6Client NewClient()
     {
         var client = new Srp6Client();
@@ -119,6 +162,12 @@ public sealed class PakeInitiator
             return null;
         }
     }
+
+    /// <summary>
+    /// The secret this side derived when it answered: the pair's secret if the target is genuine and the code
+    /// right. Used before the target's proof arrives only to seal data for it and to remember the pending pairing.
+    /// </summary>
+    public byte[] DerivedSecret => _secret;
 
     /// <summary>The pair's shared secret once the target proved it derived the same keys; null otherwise.</summary>
     public byte[]? Finish(DevicePake.Acceptance acceptance)

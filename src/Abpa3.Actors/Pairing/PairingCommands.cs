@@ -22,12 +22,30 @@ public static class PairingCommands
 
     /// <summary>Revoke a client device: its key is refused from now on, across restarts.</summary>
     public sealed record RevokeClient(string DeviceId) : IPairingCommand;
+
+    /// <summary>
+    /// Target side, once the manager's proof checked out: record the manager (and, on an unconfigured
+    /// device, the manager's owner account, password hash only). Answered with <see cref="PairingReplies.PeerAccepted"/>.
+    /// </summary>
+    public sealed record AcceptManager(PeerDevice Manager, string? OwnerUsername, string? OwnerPasswordHash) : IPairingCommand;
+
+    /// <summary>Manager side, before its proof leaves: remember the sensor and the keys as pending.</summary>
+    public sealed record BeginSensorPairing(PeerDevice Sensor) : IPairingCommand;
+
+    /// <summary>Manager side: the sensor proved the keys (its acceptance, or a valid message over the link).</summary>
+    public sealed record CompleteSensorPairing(string DeviceId) : IPairingCommand;
+
+    /// <summary>Manager side: the sensor refused, or never committed; forget the pending pairing.</summary>
+    public sealed record AbandonSensorPairing(string DeviceId) : IPairingCommand;
+
+    /// <summary>Revoke a paired device: its certificate and keys are refused from now on, across restarts.</summary>
+    public sealed record RevokePeer(string DeviceId) : IPairingCommand;
 }
 
 public enum RefusalReason
 {
     WrongSetupCode, SetupLocked, AlreadyConfigured, NotConfigured, InvalidAccount, UsernameTaken,
-    TokenNotValid, TooManyTokens, UnknownDevice, DeviceIdTaken,
+    TokenNotValid, TooManyTokens, UnknownDevice, DeviceIdTaken, AlreadyPaired, NotAManager, PairingLocked, Busy, AttemptExpired,
 }
 
 public static class PairingReplies
@@ -42,4 +60,10 @@ public static class PairingReplies
 
     /// <summary>The client is revoked (also when it already was: revoking is idempotent).</summary>
     public sealed record ClientRevokedReply(ClientDevice Client);
+
+    /// <summary>The peer as recorded (paired, pending, or abandoned when <see cref="Abandoned"/>).</summary>
+    public sealed record PeerAccepted(PeerDevice Peer, bool Abandoned = false);
+
+    /// <summary>The peer is revoked (also when it already was).</summary>
+    public sealed record PeerRevokedReply(PeerDevice Peer);
 }

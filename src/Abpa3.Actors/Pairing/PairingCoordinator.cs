@@ -21,6 +21,8 @@ public sealed class PairingCoordinator : ReceivePersistentActor
     /// <summary>When each client was last active, kept in memory; the journal hears of it once per interval.</summary>
     private readonly Dictionary<string, DateTimeOffset> _liveLastSeen = new();
     private readonly Dictionary<string, DateTimeOffset> _lastSeenWritten = new();
+    /// <summary>The peer an abandon removes, kept for its announcement.</summary>
+    private PeerDevice? _abandoned;
 
     public PairingCoordinator(DeviceId deviceId, PairingSettings settings, IActorRef lifecycleListener, TimeProvider clock)
     {
@@ -52,6 +54,10 @@ public sealed class PairingCoordinator : ReceivePersistentActor
         Command<ClientActive>(active => MarkActive(active.DeviceId));
         Command<ListClients>(_ => Sender.Tell(new ClientList(
             _state.Clients.Values.OrderBy(c => c.PairedAt).Select(WithLiveLastSeen).ToList())));
+        Command<PeerActive>(active => MarkPeerActive(active.DeviceId));
+        Command<ListPeers>(_ => Sender.Tell(new PeerList(
+            _state.Peers.Values.OrderBy(p => p.PairedAt).Select(WithLiveLastSeen).ToList())));
+        Command<GetOwner>(_ => Sender.Tell(_state.Owner is { } owner ? new UserFound(owner) : new UserNotFound("")));
         Command<GetUser>(query => Sender.Tell(_state.FindUser(query.Username) is { } account
             ? new UserFound(account)
             : new UserNotFound(query.Username)));
@@ -75,6 +81,8 @@ public sealed class PairingCoordinator : ReceivePersistentActor
 
         var requester = Sender;
         var lifecycleBefore = _state.Lifecycle;
+        if (command is PairingCommands.AbandonSensorPairing abandon)
+            _abandoned = _state.Peers.GetValueOrDefault(abandon.DeviceId);
         var remaining = decision.Events.Count;
         PersistAll(decision.Events, e =>
         {
@@ -106,6 +114,21 @@ public sealed class PairingCoordinator : ReceivePersistentActor
                 stream.Publish(new ClientRevokedNotice(e.DeviceId));
                 stream.Publish(new ClientRegistryChanged("revoked", _state.Clients[e.DeviceId]));
                 break;
+            case PairingEvents.PeerPaired e:
+                stream.Publish(new PeerRegistryChanged("paired", _state.Peers[e.Peer.DeviceId]));
+                break;
+            case PairingEvents.PeerPairingPending e:
+                stream.Publish(new PeerRegistryChanged("pending", _state.Peers[e.Peer.DeviceId]));
+                break;
+            case PairingEvents.PeerPairingCompleted e:
+                stream.Publish(new PeerRegistryChanged("paired", _state.Peers[e.DeviceId]));
+                break;
+            case PairingEvents.PeerPairingAbandoned e:
+                stream.Publish(new PeerRegistryChanged("abandoned", _abandoned!));
+                break;
+            case PairingEvents.PeerRevoked e:
+                stream.Publish(new PeerRegistryChanged("revoked", _state.Peers[e.DeviceId]));
+                break;
         }
     }
 
@@ -122,6 +145,24 @@ public sealed class PairingCoordinator : ReceivePersistentActor
         // Nobody waits on this write, so it need not hold up the mailbox.
         PersistAsync(new PairingEvents.ClientSeen(deviceId, now), e => _state = _state.Apply(e));
     }
+
+    private void MarkPeerActive(string deviceId)
+    {
+        if (!_state.Peers.TryGetValue(deviceId, out var peer) || peer.Revoked)
+            return;
+        var now = _clock.GetUtcNow();
+        _liveLastSeen[deviceId] = now;
+        var written = _lastSeenWritten.TryGetValue(deviceId, out var pending) ? pending : peer.LastSeen;
+        if (written is { } at && now - at < _settings.LastSeenWriteInterval)
+            return;
+        _lastSeenWritten[deviceId] = now;
+        PersistAsync(new PairingEvents.PeerSeen(deviceId, now), e => _state = _state.Apply(e));
+    }
+
+    private PeerDevice WithLiveLastSeen(PeerDevice peer) =>
+        _liveLastSeen.TryGetValue(peer.DeviceId, out var live) && (peer.LastSeen is null || live > peer.LastSeen)
+            ? peer with { LastSeen = live }
+            : peer;
 
     private ClientDevice WithLiveLastSeen(ClientDevice client) =>
         _liveLastSeen.TryGetValue(client.DeviceId, out var live) && (client.LastSeen is null || live > client.LastSeen)

@@ -25,6 +25,28 @@ public static class PairingEvents
 
     /// <summary>A client's key is refused from now on, for good.</summary>
     public sealed record ClientRevoked(string DeviceId, DateTimeOffset At) : IPairingEvent;
+
+    /// <summary>Target side: a manager paired this device as its sensor (the key exchange succeeded here).</summary>
+    public sealed record PeerPaired(PeerDevice Peer) : IPairingEvent;
+
+    /// <summary>
+    /// Manager side, written before the manager's proof leaves for the target: if the answer is lost
+    /// (the target crashed after accepting), the manager still holds the keys the target may have
+    /// committed, and completes the pairing when the target proves them over the link.
+    /// </summary>
+    public sealed record PeerPairingPending(PeerDevice Peer) : IPairingEvent;
+
+    /// <summary>Manager side: the target proved it holds the pair's keys; the sensor is paired.</summary>
+    public sealed record PeerPairingCompleted(string DeviceId, DateTimeOffset At) : IPairingEvent;
+
+    /// <summary>Manager side: the target refused the proof, or never committed; the attempt is forgotten.</summary>
+    public sealed record PeerPairingAbandoned(string DeviceId, DateTimeOffset At) : IPairingEvent;
+
+    /// <summary>A peer's keys and certificate are refused from now on, for good.</summary>
+    public sealed record PeerRevoked(string DeviceId, DateTimeOffset At) : IPairingEvent;
+
+    /// <summary>A peer was heard from (written at most once per interval per peer).</summary>
+    public sealed record PeerSeen(string DeviceId, DateTimeOffset At) : IPairingEvent;
 }
 
 /// <summary>The coordinator's snapshot: its whole state, so recovery replays only what came after.</summary>
@@ -34,4 +56,5 @@ public sealed record PairingSnapshot(
     string? ManagerDeviceId,
     IReadOnlyList<UserAccount> Users,
     IReadOnlyList<PairingToken>? Tokens = null,
-    IReadOnlyList<ClientDevice>? Clients = null) : IPersistedMessage;
+    IReadOnlyList<ClientDevice>? Clients = null,
+    IReadOnlyList<PeerDevice>? Peers = null) : IPersistedMessage;

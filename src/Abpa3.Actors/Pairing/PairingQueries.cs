@@ -42,4 +42,29 @@ public static class PairingQueries
 
     /// <summary>Published on the event stream when the client registry changes (the <c>devices</c> topic).</summary>
     public sealed record ClientRegistryChanged(string Change, ClientDevice Client);
+
+    /// <summary>The owner account. Answered with <see cref="UserFound"/> or <see cref="UserNotFound"/>.</summary>
+    public sealed class GetOwner : IPairingQuery
+    {
+        public static readonly GetOwner Instance = new();
+        private GetOwner() { }
+    }
+
+    /// <summary>Every paired, pending and revoked peer device. Answered with <see cref="PeerList"/>.</summary>
+    public sealed class ListPeers : IPairingQuery
+    {
+        public static readonly ListPeers Instance = new();
+        private ListPeers() { }
+    }
+
+    public sealed record PeerList(IReadOnlyList<PeerDevice> Peers);
+
+    /// <summary>A peer was heard from over the link; the coordinator decides whether to write it.</summary>
+    public sealed record PeerActive(string DeviceId) : IPairingQuery;
+
+    /// <summary>
+    /// Published on the event stream when the peer registry changes: <c>paired</c>, <c>pending</c>,
+    /// <c>abandoned</c> or <c>revoked</c>. The peer directory starts, restarts and stops links from it.
+    /// </summary>
+    public sealed record PeerRegistryChanged(string Change, PeerDevice Peer);
 }

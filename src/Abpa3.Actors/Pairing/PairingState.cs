@@ -22,14 +22,18 @@ public sealed record PairingState(
     ImmutableDictionary<string, UserAccount> Users,
     ImmutableDictionary<string, PairingToken> TokensByHash,
     ImmutableDictionary<string, ClientDevice> Clients,
-    ImmutableDictionary<string, string> ClientIdsByKeyHash)
+    ImmutableDictionary<string, string> ClientIdsByKeyHash,
+    ImmutableDictionary<string, PeerDevice> Peers)
 {
     public static readonly PairingState Empty = new(
         DeviceLifecycle.Initial,
         ImmutableDictionary<string, UserAccount>.Empty,
         ImmutableDictionary<string, PairingToken>.Empty,
         ImmutableDictionary<string, ClientDevice>.Empty,
-        ImmutableDictionary<string, string>.Empty);
+        ImmutableDictionary<string, string>.Empty,
+        ImmutableDictionary<string, PeerDevice>.Empty);
+
+    public UserAccount? Owner => Users.Values.FirstOrDefault(u => u.Role == UserRole.Owner);
 
     public UserAccount? FindUser(string username) =>
         Users.GetValueOrDefault(UserAccount.Normalize(username));
@@ -44,6 +48,11 @@ public sealed record PairingState(
         IssuePairingToken c => DecideIssueToken(c, now),
         PairClient c => DecidePairClient(c, now),
         RevokeClient c => DecideRevokeClient(c, now),
+        AcceptManager c => DecideAcceptManager(c, now),
+        BeginSensorPairing c => DecideBeginSensorPairing(c, now),
+        CompleteSensorPairing c => DecideCompleteSensorPairing(c, now),
+        AbandonSensorPairing c => DecideAbandonSensorPairing(c, now),
+        RevokePeer c => DecideRevokePeer(c, now),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown pairing command"),
     };
 
@@ -100,6 +109,61 @@ public sealed record PairingState(
         return new PairingDecision([new ClientRevoked(command.DeviceId, now)], new ClientRevokedReply(client with { Revoked = true }));
     }
 
+    private PairingDecision DecideAcceptManager(AcceptManager command, DateTimeOffset now)
+    {
+        var manager = command.Manager with { Role = PeerRole.Manager, PairedAt = now, LastSeen = now, Revoked = false, Pending = false };
+        // The same manager pairing again (its answer was lost, or the owner retried) replaces the keys.
+        var sameManager = Lifecycle.Role == DeviceRole.Sensor && Lifecycle.ManagerDeviceId?.Value == manager.DeviceId;
+        if (!sameManager && (Lifecycle.Role != DeviceRole.None || Lifecycle.State is DeviceState.Paired or DeviceState.Standalone))
+            return PairingDecision.Refuse(RefusalReason.AlreadyPaired, $"the device is already {DeviceLifecycle.Describe(Lifecycle.State)}"
+                + (Lifecycle.IsManager ? " as a manager" : " to another manager"));
+        var events = new List<IPairingEvent>();
+        if (Lifecycle.State == DeviceState.Unconfigured)
+        {
+            if (command.OwnerUsername is null || command.OwnerPasswordHash is null
+                || !IsValidAccount(command.OwnerUsername, command.OwnerPasswordHash, out _))
+                return PairingDecision.Refuse(RefusalReason.InvalidAccount, "an unconfigured device needs its manager's owner account");
+            events.Add(new OwnerCreated(command.OwnerUsername, command.OwnerPasswordHash, now));
+        }
+        events.Add(new PeerPaired(manager));
+        return new PairingDecision(events, new PeerAccepted(manager));
+    }
+
+    private PairingDecision DecideBeginSensorPairing(BeginSensorPairing command, DateTimeOffset now)
+    {
+        if (Lifecycle.State == DeviceState.Unconfigured)
+            return PairingDecision.Refuse(RefusalReason.NotConfigured, "the device has no owner yet");
+        if (Lifecycle.Role == DeviceRole.Sensor)
+            return PairingDecision.Refuse(RefusalReason.NotAManager, "a sensor cannot manage other devices");
+        var sensor = command.Sensor with { Role = PeerRole.Sensor, PairedAt = now, LastSeen = null, Revoked = false, Pending = true };
+        return new PairingDecision([new PeerPairingPending(sensor)], new PeerAccepted(sensor));
+    }
+
+    private PairingDecision DecideCompleteSensorPairing(CompleteSensorPairing command, DateTimeOffset now)
+    {
+        if (!Peers.TryGetValue(command.DeviceId, out var peer) || peer.Revoked)
+            return PairingDecision.Refuse(RefusalReason.UnknownDevice, "no such pairing in progress");
+        if (!peer.Pending)
+            return new PairingDecision([], new PeerAccepted(peer));
+        return new PairingDecision([new PeerPairingCompleted(command.DeviceId, now)], new PeerAccepted(peer with { Pending = false }));
+    }
+
+    private PairingDecision DecideAbandonSensorPairing(AbandonSensorPairing command, DateTimeOffset now)
+    {
+        if (!Peers.TryGetValue(command.DeviceId, out var peer) || !peer.Pending)
+            return PairingDecision.Refuse(RefusalReason.UnknownDevice, "no such pairing in progress");
+        return new PairingDecision([new PeerPairingAbandoned(command.DeviceId, now)], new PeerAccepted(peer, Abandoned: true));
+    }
+
+    private PairingDecision DecideRevokePeer(RevokePeer command, DateTimeOffset now)
+    {
+        if (!Peers.TryGetValue(command.DeviceId, out var peer))
+            return PairingDecision.Refuse(RefusalReason.UnknownDevice, "no such paired device");
+        if (peer.Revoked)
+            return new PairingDecision([], new PeerRevokedReply(peer));
+        return new PairingDecision([new PeerRevoked(command.DeviceId, now)], new PeerRevokedReply(peer with { Revoked = true }));
+    }
+
     public PairingState Apply(IPairingEvent @event) => @event switch
     {
         OwnerCreated e => this with
@@ -130,12 +194,36 @@ public sealed record PairingState(
             Clients = Clients.SetItem(e.DeviceId, c with { Revoked = true }),
         },
         ClientSeen or ClientRevoked => this,
+        PeerPaired e => this with
+        {
+            Peers = Peers.SetItem(e.Peer.DeviceId, e.Peer),
+            Lifecycle = Lifecycle.PairedAsSensor(DeviceId.Parse(e.Peer.DeviceId)).Next ?? Lifecycle,
+        },
+        PeerPairingPending e => this with { Peers = Peers.SetItem(e.Peer.DeviceId, e.Peer) },
+        PeerPairingCompleted e when Peers.TryGetValue(e.DeviceId, out var p) => this with
+        {
+            Peers = Peers.SetItem(e.DeviceId, p with { Pending = false, LastSeen = e.At }),
+            Lifecycle = Lifecycle.PairedAsManager().Next ?? Lifecycle,
+        },
+        PeerPairingAbandoned e => this with { Peers = Peers.Remove(e.DeviceId) },
+        PeerRevoked e when Peers.TryGetValue(e.DeviceId, out var p) => WithoutPeer(e.DeviceId, p),
+        PeerSeen e when Peers.TryGetValue(e.DeviceId, out var p) => this with { Peers = Peers.SetItem(e.DeviceId, p with { LastSeen = e.At }) },
+        PeerPairingCompleted or PeerRevoked or PeerSeen => this,
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown pairing event"),
     };
 
+    /// <summary>A revoked peer stays on record; when no paired peer is left, the device is configured again.</summary>
+    private PairingState WithoutPeer(string deviceId, PeerDevice peer)
+    {
+        var peers = Peers.SetItem(deviceId, peer with { Revoked = true });
+        var anyLeft = peers.Values.Any(p => !p.Revoked && !p.Pending);
+        return this with { Peers = peers, Lifecycle = anyLeft ? Lifecycle : Lifecycle.LastPeerRevoked().Next ?? Lifecycle };
+    }
+
     public PairingSnapshot ToSnapshot() =>
         new(Lifecycle.State, Lifecycle.Role, Lifecycle.ManagerDeviceId?.Value, Users.Values.OrderBy(u => u.CreatedAt).ToList(),
-            TokensByHash.Values.OrderBy(t => t.ExpiresAt).ToList(), Clients.Values.OrderBy(c => c.PairedAt).ToList());
+            TokensByHash.Values.OrderBy(t => t.ExpiresAt).ToList(), Clients.Values.OrderBy(c => c.PairedAt).ToList(),
+            Peers.Values.OrderBy(p => p.PairedAt).ToList());
 
     public static PairingState FromSnapshot(PairingSnapshot snapshot)
     {
@@ -146,7 +234,8 @@ public sealed record PairingState(
             snapshot.Users.ToImmutableDictionary(u => UserAccount.Normalize(u.Username)),
             (snapshot.Tokens ?? []).ToImmutableDictionary(t => t.TokenHash),
             clients.ToImmutableDictionary(c => c.DeviceId),
-            clients.ToImmutableDictionary(c => c.KeyHash, c => c.DeviceId));
+            clients.ToImmutableDictionary(c => c.KeyHash, c => c.DeviceId),
+            (snapshot.Peers ?? []).ToImmutableDictionary(p => p.DeviceId));
     }
 
     private static ClientDevice ToClient(ClientPaired e) => new(e.DeviceId, e.Name, e.Type, e.KeyHash, e.At, e.At, Revoked: false);

@@ -154,6 +154,14 @@ public sealed class PairKeys
     /// <summary>Checks what the peer sends to this device.</summary>
     internal byte[] Incoming { get; }
 
+    /// <summary>The keys as stored with a paired device (see <see cref="Pairing.PeerDevice"/>).</summary>
+    public static PairKeys FromStored(byte[] outgoing, byte[] incoming) =>
+        outgoing.Length == 32 && incoming.Length == 32 ? new(outgoing, incoming) : throw new ArgumentException("a pair key is 32 bytes");
+
+    public string OutgoingBase64 => Convert.ToBase64String(Outgoing);
+
+    public string IncomingBase64 => Convert.ToBase64String(Incoming);
+
     public static PairKeys Derive(ReadOnlySpan<byte> sharedSecret, string self, string peer) =>
         new(DirectionKey(sharedSecret, self, peer), DirectionKey(sharedSecret, peer, self));
 

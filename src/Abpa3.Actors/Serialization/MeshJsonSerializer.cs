@@ -25,6 +25,12 @@ public sealed class MeshJsonSerializer : SerializerWithStringManifest
         ["pairing.client-paired.v1"] = typeof(PairingEvents.ClientPaired),
         ["pairing.client-seen.v1"] = typeof(PairingEvents.ClientSeen),
         ["pairing.client-revoked.v1"] = typeof(PairingEvents.ClientRevoked),
+        ["pairing.peer-paired.v1"] = typeof(PairingEvents.PeerPaired),
+        ["pairing.peer-pending.v1"] = typeof(PairingEvents.PeerPairingPending),
+        ["pairing.peer-completed.v1"] = typeof(PairingEvents.PeerPairingCompleted),
+        ["pairing.peer-abandoned.v1"] = typeof(PairingEvents.PeerPairingAbandoned),
+        ["pairing.peer-revoked.v1"] = typeof(PairingEvents.PeerRevoked),
+        ["pairing.peer-seen.v1"] = typeof(PairingEvents.PeerSeen),
         ["pairing.snapshot.v1"] = typeof(PairingSnapshot),
     };
 

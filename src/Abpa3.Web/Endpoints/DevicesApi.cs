@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Abpa3.Actors.Configuration;
 using Abpa3.Actors.Device;
 using Abpa3.Actors.Pairing;
+using Abpa3.Actors.Peers;
 using Abpa3.Actors.Sync;
 using Abpa3.Web.Auth;
 using Abpa3.Web.Http;
@@ -46,6 +47,13 @@ public static class DevicesApi
     {
         public static DeviceEntry From(ClientDevice client, bool online) =>
             new(client.DeviceId, client.Name, "client", client.Type, online && !client.Revoked, client.LastSeen, client.Revoked, client.PairedAt);
+
+        /// <summary>A paired device: <c>kind</c> is <c>peer</c> (or <c>peer-pending</c> while its pairing awaits proof), <c>role</c> what it is to this device.</summary>
+        public static DeviceEntry From(PeerDevice peer, PeerProxyProtocol.PresenceChanged? presence) =>
+            new(peer.DeviceId, peer.Name, peer.Pending ? "peer-pending" : "peer", peer.Role == PeerRole.Manager ? "manager" : "sensor",
+                presence?.Online == true && !peer.Revoked, Latest(peer.LastSeen, presence?.LastSeen), peer.Revoked, peer.PairedAt);
+
+        private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
     }
 
     public sealed record DeviceList([property: JsonPropertyName("devices")] IReadOnlyList<DeviceEntry> Devices);
@@ -62,17 +70,25 @@ public static class DevicesApi
     private static async Task<IResult> List(HttpContext context, DeviceGateway gateway, IRequiredActor<SessionRegistry> sessions, NodeSettings settings)
     {
         var clients = (PairingQueries.ClientList)await gateway.AskAsync(PairingQueries.ListClients.Instance, context.RequestAborted);
+        var peers = (PairingQueries.PeerList)await gateway.AskAsync(PairingQueries.ListPeers.Instance, context.RequestAborted);
+        var presence = (PeerDirectoryProtocol.Presence)await gateway.AskAsync(PeerDirectoryProtocol.GetPresence.Instance, context.RequestAborted);
         var online = await sessions.ActorRef.Ask<SessionRegistryProtocol.OnlineDevices>(
             SessionRegistryProtocol.GetOnlineDevices.Instance, settings.AskTimeout, context.RequestAborted);
-        return TypedResults.Ok(new DeviceList(clients.Clients.Select(c => DeviceEntry.From(c, online.DeviceIds.Contains(c.DeviceId))).ToList()));
+        return TypedResults.Ok(new DeviceList(
+            peers.Peers.Select(p => DeviceEntry.From(p, presence.Peers.GetValueOrDefault(p.DeviceId)))
+                .Concat(clients.Clients.Select(c => DeviceEntry.From(c, online.DeviceIds.Contains(c.DeviceId))))
+                .ToList()));
     }
 
     private static async Task<IResult> Revoke(string deviceId, HttpContext context, DeviceGateway gateway)
     {
         var reply = await gateway.AskAsync(new PairingCommands.RevokeClient(deviceId), context.RequestAborted);
+        if (reply is PairingReplies.Refused { Reason: RefusalReason.UnknownDevice })
+            reply = await gateway.AskAsync(new PairingCommands.RevokePeer(deviceId), context.RequestAborted);
         return reply switch
         {
             PairingReplies.ClientRevokedReply revoked => TypedResults.Ok(DeviceEntry.From(revoked.Client, online: false)),
+            PairingReplies.PeerRevokedReply revoked => TypedResults.Ok(DeviceEntry.From(revoked.Peer, null)),
             PairingReplies.Refused { Reason: RefusalReason.UnknownDevice } r =>
                 Problems.Status(StatusCodes.Status404NotFound, "Not found", r.Message),
             _ => throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}"),

@@ -15,8 +15,10 @@ public static class RateLimits
     public const string Setup = "setup";
     public const string Pair = "pair";
     public const string Socket = "socket";
+    public const string DevicePair = "device-pair";
 
-    public static IServiceCollection AddEdgeRateLimits(this IServiceCollection services, EdgeSettings settings) =>
+    public static IServiceCollection AddEdgeRateLimits(this IServiceCollection services, EdgeSettings settings,
+        Abpa3.Actors.Pairing.DevicePairingSettings devicePairing) =>
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -41,6 +43,7 @@ public static class RateLimits
             options.AddPolicy(Setup, context => PerAddress(context, settings.SetupPermits, settings.SetupWindow));
             options.AddPolicy(Pair, context => PerAddress(context, settings.PairPermits, settings.PairWindow));
             options.AddPolicy(Socket, context => PerAddress(context, settings.SocketPermits, settings.SocketWindow));
+            options.AddPolicy(DevicePair, context => PerAddress(context, devicePairing.RequestPermits, devicePairing.RequestWindow));
         });
 
     private static RateLimitPartition<string> PerAddress(HttpContext context, int permits, TimeSpan window) =>

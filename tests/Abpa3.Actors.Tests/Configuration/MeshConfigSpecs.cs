@@ -20,7 +20,13 @@ public class MeshConfigSpecs
         Assert.Equal(TimeSpan.FromSeconds(5), node.AskTimeout);
         Assert.Equal(100, PairingSettings.FromConfig(config).SnapshotEvery);
         Assert.True(config.GetBoolean("akka.remote.untrusted-mode"));
-        Assert.Empty(config.GetStringList("akka.remote.trusted-selection-paths"));
+        // Only the peer inbox is reachable from the wire.
+        Assert.Equal([Abpa3.Actors.Peers.PeerInbox.Path], config.GetStringList("akka.remote.trusted-selection-paths"));
+        var peers = Abpa3.Actors.Peers.PeerLinkSettings.FromConfig(config);
+        Assert.Equal((TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), TimeSpan.FromMinutes(5)),
+            (peers.HeartbeatInterval, peers.LivenessTimeout, peers.FreshnessWindow));
+        Assert.Equal(5, DevicePairingSettings.FromConfig(config).MaxWrongCodes);
+        Assert.False(DevicePairingSettings.FromConfig(config).ExitAfterAccept);
         Assert.Equal("remote", config.GetString("akka.actor.provider"));
     }
 

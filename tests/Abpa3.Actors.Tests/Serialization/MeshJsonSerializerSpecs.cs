@@ -11,6 +11,10 @@ public sealed class MeshJsonSerializerSpecs : IDisposable
 {
     private static readonly DateTimeOffset At = new(2026, 11, 24, 12, 0, 0, TimeSpan.FromHours(1));
 
+    private static readonly PeerDevice Peer = new("manager-1", "Lab manager", PeerRole.Manager, new string('a', 64),
+        "akka.ssl.tcp://abpa3@127.0.0.1:8001", "https://127.0.0.1:8000/", Convert.ToBase64String(new byte[32]),
+        Convert.ToBase64String(Enumerable.Repeat((byte)7, 32).ToArray()), At, At.AddMinutes(1), Revoked: false, Pending: false);
+
     /// <summary>One sample of every type the serializer knows; a new type without a sample fails <see cref="Every_known_type_has_a_sample"/>.</summary>
     public static readonly IReadOnlyList<object> Samples =
     [
@@ -20,10 +24,17 @@ public sealed class MeshJsonSerializerSpecs : IDisposable
         new PairingEvents.ClientPaired("9f86d081884c7d65", "pixel-7-a1b2c3", "Pixel 7", "mobile", "2c26b46b68ffc68f", At),
         new PairingEvents.ClientSeen("pixel-7-a1b2c3", At.AddMinutes(1)),
         new PairingEvents.ClientRevoked("pixel-7-a1b2c3", At.AddMinutes(2)),
+        new PairingEvents.PeerPaired(Peer),
+        new PairingEvents.PeerPairingPending(Peer with { Role = PeerRole.Sensor, Pending = true }),
+        new PairingEvents.PeerPairingCompleted("sensor-1", At.AddMinutes(3)),
+        new PairingEvents.PeerPairingAbandoned("sensor-1", At.AddMinutes(3)),
+        new PairingEvents.PeerRevoked("manager-1", At.AddMinutes(4)),
+        new PairingEvents.PeerSeen("manager-1", At.AddMinutes(4)),
         new PairingSnapshot(DeviceState.Paired, DeviceRole.Sensor, "manager-1",
             [new UserAccount("alice", "h", UserRole.Owner, At), new UserAccount("bob", "h2", UserRole.Admin, At.AddDays(1))],
             [new PairingToken("0a1b2c3d4e5f6071", "9f86d081884c7d65", At.AddMinutes(5))],
-            [new ClientDevice("pixel-7-a1b2c3", "Pixel 7", "mobile", "2c26b46b68ffc68f", At, At.AddMinutes(1), Revoked: true)]),
+            [new ClientDevice("pixel-7-a1b2c3", "Pixel 7", "mobile", "2c26b46b68ffc68f", At, At.AddMinutes(1), Revoked: true)],
+            [Peer]),
     ];
 
     public static TheoryData<int> SampleIndexes() => new(Enumerable.Range(0, Samples.Count));

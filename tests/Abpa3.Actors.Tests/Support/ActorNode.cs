@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Abpa3.Actors.Configuration;
 using Abpa3.Actors.Device;
 using Abpa3.Actors.Identity;
+using Abpa3.Actors.Peers;
 using Abpa3.Actors.Persistence;
 using Abpa3.Actors.Remoting;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,12 +21,15 @@ public sealed class ActorNode : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private ActorNode(IHost host, NodeIdentity identity, PeerCertificatePins pins)
+    private ActorNode(IHost host, NodeIdentity identity, PeerCertificatePins pins, PeerLinkCounters counters)
     {
         _host = host;
         Identity = identity;
         Pins = pins;
+        Counters = counters;
     }
+
+    public PeerLinkCounters Counters { get; }
 
     public NodeIdentity Identity { get; }
     public PeerCertificatePins Pins { get; }
@@ -54,13 +58,14 @@ public sealed class ActorNode : IAsyncDisposable
         var settings = NodeSettings.FromConfig(config);
         var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
         var pins = new PeerCertificatePins();
+        var counters = new PeerLinkCounters();
         var host = new HostBuilder()
             .ConfigureLogging(logging => logging.ClearProviders())
             .ConfigureServices(services => services.AddAkka("abpa3", akka => akka
-                .AddNodeActors(config, settings, identity, pins, TimeProvider.System)))
+                .AddNodeActors(config, settings, identity, pins, counters, TimeProvider.System)))
             .Build();
         await host.StartAsync();
-        return new ActorNode(host, identity, pins);
+        return new ActorNode(host, identity, pins, counters);
     }
 
     public async ValueTask DisposeAsync()
