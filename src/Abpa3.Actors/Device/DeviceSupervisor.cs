@@ -142,9 +142,7 @@ public static class DeviceSupervisorRegistration
         TimeProvider clock) =>
         builder.WithActors((system, registry) =>
         {
-            // A new incarnation per boot: the peer's verifier starts afresh for it and treats older ones as replays.
-            var local = new PeerDirectoryProtocol.LocalLink(identity.DeviceId.Value, NodeActors.RemoteAddress(system),
-                clock.GetUtcNow().ToUnixTimeMilliseconds());
+            var local = new PeerDirectoryProtocol.LocalLink(identity.DeviceId.Value, NodeActors.RemoteAddress(system));
             registry.Register<DeviceSupervisor>(system.ActorOf(
                 DeviceSupervisor.Props(identity, settings, pairingSettings, new PeerLink(local, peerSettings, counters, pins), devicePairing, clock),
                 "device"));

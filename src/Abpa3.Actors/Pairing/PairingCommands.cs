@@ -40,6 +40,9 @@ public static class PairingCommands
 
     /// <summary>Revoke a paired device: its certificate and keys are refused from now on, across restarts.</summary>
     public sealed record RevokePeer(string DeviceId) : IPairingCommand;
+
+    /// <summary>A peer announced (in a signed heartbeat) that its link now listens elsewhere.</summary>
+    public sealed record MovePeer(string DeviceId, string RemoteAddress) : IPairingCommand;
 }
 
 public enum RefusalReason

@@ -126,6 +126,9 @@ public sealed class PairingCoordinator : ReceivePersistentActor
             case PairingEvents.PeerPairingAbandoned e:
                 stream.Publish(new PeerRegistryChanged("abandoned", _abandoned!));
                 break;
+            case PairingEvents.PeerMoved e:
+                stream.Publish(new PeerRegistryChanged("moved", _state.Peers[e.DeviceId]));
+                break;
             case PairingEvents.PeerRevoked e:
                 stream.Publish(new PeerRegistryChanged("revoked", _state.Peers[e.DeviceId]));
                 break;

@@ -45,6 +45,9 @@ public static class PairingEvents
     /// <summary>A peer's keys and certificate are refused from now on, for good.</summary>
     public sealed record PeerRevoked(string DeviceId, DateTimeOffset At) : IPairingEvent;
 
+    /// <summary>A peer's link address changed (it said so in a signed heartbeat).</summary>
+    public sealed record PeerMoved(string DeviceId, string RemoteAddress, DateTimeOffset At) : IPairingEvent;
+
     /// <summary>A peer was heard from (written at most once per interval per peer).</summary>
     public sealed record PeerSeen(string DeviceId, DateTimeOffset At) : IPairingEvent;
 }

@@ -53,6 +53,9 @@ public sealed record PairingState(
         CompleteSensorPairing c => DecideCompleteSensorPairing(c, now),
         AbandonSensorPairing c => DecideAbandonSensorPairing(c, now),
         RevokePeer c => DecideRevokePeer(c, now),
+        MovePeer c => Peers.TryGetValue(c.DeviceId, out var moving) && !moving.Revoked && moving.RemoteAddress != c.RemoteAddress
+            ? new PairingDecision([new PeerMoved(c.DeviceId, c.RemoteAddress, now)], new PeerAccepted(moving with { RemoteAddress = c.RemoteAddress }))
+            : PairingDecision.Refuse(RefusalReason.UnknownDevice, "no such paired device, or nothing changed"),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown pairing command"),
     };
 
@@ -208,7 +211,8 @@ public sealed record PairingState(
         PeerPairingAbandoned e => this with { Peers = Peers.Remove(e.DeviceId) },
         PeerRevoked e when Peers.TryGetValue(e.DeviceId, out var p) => WithoutPeer(e.DeviceId, p),
         PeerSeen e when Peers.TryGetValue(e.DeviceId, out var p) => this with { Peers = Peers.SetItem(e.DeviceId, p with { LastSeen = e.At }) },
-        PeerPairingCompleted or PeerRevoked or PeerSeen => this,
+        PeerMoved e when Peers.TryGetValue(e.DeviceId, out var p) => this with { Peers = Peers.SetItem(e.DeviceId, p with { RemoteAddress = e.RemoteAddress }) },
+        PeerPairingCompleted or PeerRevoked or PeerSeen or PeerMoved => this,
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown pairing event"),
     };
 

@@ -23,8 +23,8 @@ public static class PeerDirectoryProtocol
 
     public sealed record Presence(IReadOnlyDictionary<string, PeerProxyProtocol.PresenceChanged> Peers);
 
-    /// <summary>This node's boot incarnation and the address peers reach it at, for pairing.</summary>
-    public sealed record LocalLink(string DeviceId, string RemoteAddress, long Incarnation);
+    /// <summary>This node's device id and the link address peers reach it at.</summary>
+    public sealed record LocalLink(string DeviceId, string RemoteAddress);
 
     /// <summary>Answered with <see cref="LocalLink"/>.</summary>
     public sealed class GetLocalLink : IPeerLinkRequest
@@ -54,6 +54,7 @@ public sealed class PeerDirectory : ReceiveActor
     private readonly Dictionary<string, (PeerDevice Peer, IActorRef Proxy)> _links = new();
     private readonly Dictionary<string, PeerProxyProtocol.PresenceChanged> _presence = new();
     private long _generation;
+    private long _lastIncarnation;
 
     public PeerDirectory(PeerDirectoryProtocol.LocalLink local, PeerLinkSettings settings, PeerLinkCounters counters,
         PeerCertificatePins pins, TimeProvider clock, IActorRef pairing)
@@ -129,14 +130,30 @@ public sealed class PeerDirectory : ReceiveActor
         }
         if (current.Proxy is not null && current.Peer with { LastSeen = null } == peer with { LastSeen = null })
             return;
+        if (current.Proxy is not null && change == "moved"
+            && current.Peer with { LastSeen = null, RemoteAddress = "" } == peer with { LastSeen = null, RemoteAddress = "" })
+        {
+            _links[peer.DeviceId] = (peer, current.Proxy); // the proxy followed the peer already
+            return;
+        }
         if (current.Proxy is not null)
             Context.Stop(current.Proxy);
         _pins.Pin(peer.CertSha256);
         var proxy = Context.ActorOf(
-            PeerProxy.Props(peer, _local.DeviceId, _local.Incarnation, _settings, _counters, _clock, _pairing),
+            PeerProxy.Props(peer, _local, NextIncarnation(), _settings, _counters, _clock, _pairing),
             $"{Uri.EscapeDataString(peer.DeviceId)}-{++_generation}");
         _links[peer.DeviceId] = (peer, proxy);
         _log.Info("Link to {0} ({1}) started at {2}", peer.DeviceId, peer.Role, peer.RemoteAddress);
+    }
+
+    /// <summary>
+    /// Each proxy signs under its own incarnation, later than any before it (boot time, then strictly
+    /// increasing), so a proxy restarted within a boot never reuses sequence numbers the peer has seen.
+    /// </summary>
+    private long NextIncarnation()
+    {
+        _lastIncarnation = Math.Max(_lastIncarnation + 1, _clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000);
+        return _lastIncarnation;
     }
 
     /// <summary>Quarantining the address drops any open association now; the removed pin keeps it from coming back.</summary>

@@ -9,8 +9,11 @@ public interface IPeerPayload;
 
 public static class PeerPayloads
 {
-    /// <summary>"I am here": sent on a fixed beat; any authenticated message proves liveness, this one just guarantees there is one.</summary>
-    public sealed record Heartbeat(long SentAtMs) : IPeerPayload;
+    /// <summary>
+    /// "I am here, at this link address": sent on a fixed beat. Any authenticated message proves liveness;
+    /// this one guarantees there is one, and lets a peer that came back on another address be found again.
+    /// </summary>
+    public sealed record Heartbeat(long SentAtMs, string Address) : IPeerPayload;
 
     /// <summary>Round-trip probe, answered with <see cref="Pong"/> carrying the same id.</summary>
     public sealed record Ping(long Id) : IPeerPayload;

@@ -63,7 +63,9 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
     private readonly EnvelopeSigner _signer;
     private readonly EnvelopeVerifier _verifier;
     private readonly DeviceRequestVerifier _requests;
-    private readonly ActorSelection _remoteInbox;
+    private readonly string _selfAddress;
+    private ActorSelection _remoteInbox;
+    private string _peerAddress;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<long, (IActorRef Asker, long StartedTicks)> _pings = new();
     private long _nextPingId;
@@ -72,17 +74,19 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
     private DateTimeOffset? _lastHeard;
     private int _missedBeats;
 
-    public PeerProxy(PeerDevice peer, string self, long incarnation, PeerLinkSettings settings, PeerLinkCounters counters,
+    public PeerProxy(PeerDevice peer, PeerDirectoryProtocol.LocalLink self, long incarnation, PeerLinkSettings settings, PeerLinkCounters counters,
         TimeProvider clock, IActorRef pairing)
     {
+        _selfAddress = self.RemoteAddress;
+        _peerAddress = peer.RemoteAddress;
         _peer = peer;
         _settings = settings;
         _counters = counters;
         _clock = clock;
         _pairing = pairing;
         var keys = peer.Keys();
-        _signer = new EnvelopeSigner(self, peer.DeviceId, incarnation, keys, clock);
-        _verifier = new EnvelopeVerifier(self, peer.DeviceId, keys, settings.FreshnessWindow, clock);
+        _signer = new EnvelopeSigner(self.DeviceId, peer.DeviceId, incarnation, keys, clock);
+        _verifier = new EnvelopeVerifier(self.DeviceId, peer.DeviceId, keys, settings.FreshnessWindow, clock);
         _requests = new DeviceRequestVerifier(keys, settings.FreshnessWindow, settings.MaxRequestNonces, clock);
         _remoteInbox = Context.ActorSelection(peer.RemoteAddress + PeerInbox.Path);
 
@@ -116,7 +120,7 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
         // A pending pairing only listens: until the target has committed it refuses our certificate, and
         // knocking on its door meanwhile only gets the address gated.
         if (!_peer.Pending)
-            SendToPeer(new PeerPayloads.Heartbeat(_clock.GetUtcNow().ToUnixTimeMilliseconds()));
+            SendToPeer(new PeerPayloads.Heartbeat(_clock.GetUtcNow().ToUnixTimeMilliseconds(), _selfAddress));
         Timers.StartSingleTimer(nameof(Beat), Beat.Instance, NextBeat());
         if (_peer.Pending && _clock.GetUtcNow() - _peer.PairedAt > _settings.PendingTimeout && !_completionAsked)
         {
@@ -171,6 +175,13 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
         Heard();
         switch (payload)
         {
+            case PeerPayloads.Heartbeat heartbeat when heartbeat.Address != _peerAddress && PeerAddress.IsLinkAddress(heartbeat.Address):
+                // The peer came back elsewhere (another port or IP); its signed word is good enough to follow it.
+                _log.Info("Peer {0} moved from {1} to {2}", _peer.DeviceId, _peerAddress, heartbeat.Address);
+                _peerAddress = heartbeat.Address;
+                _remoteInbox = Context.ActorSelection(_peerAddress + PeerInbox.Path);
+                _pairing.Tell(new PairingCommands.MovePeer(_peer.DeviceId, _peerAddress));
+                break;
             case PeerPayloads.Heartbeat:
                 break;
             case PeerPayloads.Ping ping:
@@ -225,7 +236,7 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
         _remoteInbox.Tell(new PeerWire(_signer.Sign(manifest, bytes).Encode()), ActorRefs.NoSender);
     }
 
-    public static Props Props(PeerDevice peer, string self, long incarnation, PeerLinkSettings settings, PeerLinkCounters counters,
+    public static Props Props(PeerDevice peer, PeerDirectoryProtocol.LocalLink self, long incarnation, PeerLinkSettings settings, PeerLinkCounters counters,
         TimeProvider clock, IActorRef pairing) =>
         Akka.Actor.Props.Create(() => new PeerProxy(peer, self, incarnation, settings, counters, clock, pairing));
 }

@@ -13,7 +13,7 @@ public static class PeerRemoting
     public static AkkaConfigurationBuilder WithPeerRemoting(
         this AkkaConfigurationBuilder builder, NodeIdentity identity, PeerCertificatePins pins, string bind, int port)
     {
-        var publicHost = bind is "0.0.0.0" or "::" ? System.Net.Dns.GetHostName() : bind;
+        var publicHost = bind is "0.0.0.0" or "::" ? LanAddress() : bind;
         return builder
             .AddHocon($$"""
                 akka.remote.dot-netty.tcp {
@@ -30,4 +30,18 @@ public static class PeerRemoting
                 validateCertificateHostname: false,
                 customValidator: (certificate, chain, peer, errors, log) => pins.Validate(certificate, chain, peer, errors, log)));
     }
+
+    /// <summary>
+    /// The address peers should dial when the node listens everywhere: its first LAN IPv4 address (peers
+    /// address the link by exactly this name, and a host name may not resolve on the LAN), else the host name.
+    /// </summary>
+    private static string LanAddress() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up
+                        && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))
+            ?.ToString()
+        ?? System.Net.Dns.GetHostName();
 }

@@ -31,6 +31,7 @@ public sealed class MeshJsonSerializer : SerializerWithStringManifest
         ["pairing.peer-abandoned.v1"] = typeof(PairingEvents.PeerPairingAbandoned),
         ["pairing.peer-revoked.v1"] = typeof(PairingEvents.PeerRevoked),
         ["pairing.peer-seen.v1"] = typeof(PairingEvents.PeerSeen),
+        ["pairing.peer-moved.v1"] = typeof(PairingEvents.PeerMoved),
         ["pairing.snapshot.v1"] = typeof(PairingSnapshot),
     };
 

@@ -74,8 +74,7 @@ public static class DevicePairingApi
     private const int MaxGroupElementBytes = 384;
     private const int MaxProofBytes = 384;
     private const int MaxSealedOwnerBytes = 4096;
-    private const int MaxRemoteAddressLength = 300;
-
+    
     public static IEndpointRouteBuilder MapDevicePairing(this IEndpointRouteBuilder routes)
     {
         var devices = routes.MapGroup("/api/devices");
@@ -328,20 +327,7 @@ public static class DevicePairingApi
 
     private static bool IsFingerprint(string? text) => text is { Length: 64 } && text.All(char.IsAsciiHexDigitLower);
 
-    private static bool IsLinkAddress(string? text)
-    {
-        if (text is not { Length: > 0 and <= MaxRemoteAddressLength })
-            return false;
-        try
-        {
-            var address = Address.Parse(text);
-            return address.Protocol == "akka.ssl.tcp" && address.System == "abpa3" && address.Host is { Length: > 0 } && address.Port is > 0 and <= 65535;
-        }
-        catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
-        {
-            return false;
-        }
-    }
+    private static bool IsLinkAddress(string? text) => PeerAddress.IsLinkAddress(text);
 
     private static bool TryBytes(string? base64, int maxBytes, out byte[] bytes)
     {

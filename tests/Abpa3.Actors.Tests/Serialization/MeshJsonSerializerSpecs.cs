@@ -30,6 +30,7 @@ public sealed class MeshJsonSerializerSpecs : IDisposable
         new PairingEvents.PeerPairingAbandoned("sensor-1", At.AddMinutes(3)),
         new PairingEvents.PeerRevoked("manager-1", At.AddMinutes(4)),
         new PairingEvents.PeerSeen("manager-1", At.AddMinutes(4)),
+        new PairingEvents.PeerMoved("manager-1", "akka.ssl.tcp://abpa3@127.0.0.1:8101", At.AddMinutes(5)),
         new PairingSnapshot(DeviceState.Paired, DeviceRole.Sensor, "manager-1",
             [new UserAccount("alice", "h", UserRole.Owner, At), new UserAccount("bob", "h2", UserRole.Admin, At.AddDays(1))],
             [new PairingToken("0a1b2c3d4e5f6071", "9f86d081884c7d65", At.AddMinutes(5))],
