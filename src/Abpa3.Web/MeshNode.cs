@@ -136,6 +136,7 @@ public sealed class MeshNode : IAsyncDisposable
             .AddSingleton(SyncSettings.FromConfig(config))
             .AddSingleton<QrCodeCache>()
             .AddSingleton<DeviceGateway>()
+            .AddSingleton<DeviceSignature>()
             .AddSingleton(services => new DeviceHttpClient(PeerLinkSettings.FromConfig(config), identity, clock, tls: !settings.PlainHttp))
             .AddProblemDetails()
             .AddExceptionHandler<EdgeExceptionHandler>()
@@ -173,6 +174,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapAuth();
         app.MapPairing();
         app.MapDevicePairing();
+        app.MapSensor();
         app.MapSyncSocket();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }

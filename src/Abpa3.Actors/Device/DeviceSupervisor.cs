@@ -5,6 +5,7 @@ using Abpa3.Actors.Identity;
 using Abpa3.Actors.Pairing;
 using Abpa3.Actors.Peers;
 using Abpa3.Actors.Remoting;
+using Abpa3.Actors.Sensor;
 using static Abpa3.Actors.Device.DeviceMessages;
 using static Abpa3.Actors.Pairing.PairingQueries;
 
@@ -22,12 +23,13 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
     private readonly IActorRef _pairing;
     private readonly IActorRef _peers;
     private readonly IActorRef _peerPairing;
+    private readonly IActorRef _sensor;
     private DeviceLifecycle _lifecycle = DeviceLifecycle.Initial;
     private int _wrongSetupCodes;
     private int _stashed;
 
     public DeviceSupervisor(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, PeerLink peerLink,
-        DevicePairingSettings devicePairing, TimeProvider clock)
+        DevicePairingSettings devicePairing, SensorSettings sensorSettings, TimeProvider clock)
     {
         _identity = identity;
         _settings = settings;
@@ -41,6 +43,7 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
             PeerDirectory.Name);
         _peerPairing = Context.ActorOf(
             PeerPairingResponder.Props(identity, devicePairing, peerLink.Local.RemoteAddress, _pairing, clock), "peer-pairing");
+        _sensor = Context.ActorOf(SensorActor.Props(sensorSettings.CreateDriver(), sensorSettings, clock), "sensor");
         Recovering();
     }
 
@@ -105,6 +108,8 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
                 _peerPairing.Forward(begin);
         });
         Receive<IPeerPairingRequest>(request => _peerPairing.Forward(request));
+        Receive<SensorProtocol.StartScan>(start => _sensor.Forward(start));
+        Receive<SensorProtocol.GetStatus>(status => _sensor.Forward(status));
     }
 
     /// <summary>
@@ -126,8 +131,8 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
     }
 
     public static Props Props(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, PeerLink peerLink,
-        DevicePairingSettings devicePairing, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, peerLink, devicePairing, clock));
+        DevicePairingSettings devicePairing, SensorSettings sensorSettings, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, peerLink, devicePairing, sensorSettings, clock));
 }
 
 /// <summary>What the peer directory needs from the composition: this node's link identity, the timings, the shared counters and pins.</summary>
@@ -139,12 +144,12 @@ public static class DeviceSupervisorRegistration
     public static AkkaConfigurationBuilder AddDeviceSupervisor(
         this AkkaConfigurationBuilder builder, NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings,
         PeerLinkSettings peerSettings, PeerLinkCounters counters, PeerCertificatePins pins, DevicePairingSettings devicePairing,
-        TimeProvider clock) =>
+        SensorSettings sensorSettings, TimeProvider clock) =>
         builder.WithActors((system, registry) =>
         {
             var local = new PeerDirectoryProtocol.LocalLink(identity.DeviceId.Value, NodeActors.RemoteAddress(system));
             registry.Register<DeviceSupervisor>(system.ActorOf(
-                DeviceSupervisor.Props(identity, settings, pairingSettings, new PeerLink(local, peerSettings, counters, pins), devicePairing, clock),
+                DeviceSupervisor.Props(identity, settings, pairingSettings, new PeerLink(local, peerSettings, counters, pins), devicePairing, sensorSettings, clock),
                 "device"));
         });
 }
