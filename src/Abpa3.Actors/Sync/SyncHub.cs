@@ -108,6 +108,22 @@ public sealed class SyncHub : ReceiveActor
             kind = "client",
             revoked = changed.Client.Revoked,
         })));
+        Receive<PairingQueries.PeerRegistryChanged>(changed => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            change = changed.Change,
+            device_id = changed.Peer.DeviceId,
+            name = changed.Peer.Name,
+            kind = changed.Peer.Pending ? "peer-pending" : "peer",
+            role = changed.Peer.Role == PeerRole.Manager ? "manager" : "sensor",
+            revoked = changed.Peer.Revoked,
+        })));
+        Receive<Peers.PeerProxyProtocol.PresenceChanged>(presence => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            change = presence.Online ? "online" : "offline",
+            device_id = presence.DeviceId,
+            kind = "peer",
+            last_seen = presence.LastSeen,
+        })));
         Receive<SessionRegistryProtocol.PresenceChanged>(presence => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToUtf8Bytes(new
         {
             change = presence.Online ? "online" : "offline",
@@ -126,6 +142,8 @@ public sealed class SyncHub : ReceiveActor
     {
         Context.System.EventStream.Subscribe(Self, typeof(PairingQueries.ClientRegistryChanged));
         Context.System.EventStream.Subscribe(Self, typeof(SessionRegistryProtocol.PresenceChanged));
+        Context.System.EventStream.Subscribe(Self, typeof(PairingQueries.PeerRegistryChanged));
+        Context.System.EventStream.Subscribe(Self, typeof(Peers.PeerProxyProtocol.PresenceChanged));
     }
 
     private void HandleSubscribe(SyncHubProtocol.Subscribe subscribe)

@@ -82,6 +82,36 @@ public sealed class PeerPairingSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_owners_browser_sees_the_sensor_pair_come_online_and_go_offline_on_the_devices_topic()
+    {
+        await using var browser = await RawSocket.ConnectAsync(_manager);
+        await browser.SendJsonAsync(new { type = "auth", access_token = _token });
+        await browser.ReceiveTypeAsync("welcome");
+        await browser.SendJsonAsync(new { type = "subscribe", topics = new[] { "devices" } });
+        await Task.Delay(200);
+
+        var response = await _manager.PostJsonAsync("/api/devices/pair/initiate", new { target_ip = SensorAddress, setup_code = _sensor.SetupCode }, _token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sensorId = _sensor.Node.Identity.DeviceId.Value;
+        var changes = new List<string>();
+        async Task ExpectAsync(string change)
+        {
+            while (!changes.Contains(change))
+            {
+                var e = await browser.ReceiveTypeAsync("event");
+                Assert.Equal(sensorId, e["data"]!["device_id"]!.GetValue<string>());
+                changes.Add(e["data"]!["change"]!.GetValue<string>());
+            }
+        }
+        await ExpectAsync("online");
+        Assert.Equal(["pending", "paired", "online"], changes);
+
+        // The sensor stops: the manager stops hearing it and says so, without anyone polling.
+        await _sensor.Node.DisposeAsync();
+        await ExpectAsync("offline");
+    }
+
+    [Fact]
     public async Task Five_wrong_codes_lock_pairing_until_the_owner_unlocks_it()
     {
         var wrong = _sensor.SetupCode == "00000000" ? "11111111" : "00000000";
