@@ -130,10 +130,12 @@ public sealed class PeerDirectory : ReceiveActor
         }
         if (current.Proxy is not null && current.Peer with { LastSeen = null } == peer with { LastSeen = null })
             return;
-        if (current.Proxy is not null && change == "moved"
-            && current.Peer with { LastSeen = null, RemoteAddress = "" } == peer with { LastSeen = null, RemoteAddress = "" })
+        if (current.Proxy is not null && SameLink(current.Peer, peer))
         {
-            _links[peer.DeviceId] = (peer, current.Proxy); // the proxy followed the peer already
+            // Same keys and certificate (a pending pairing completed, the peer moved or was renamed): the
+            // proxy carries on, so its sequence numbers and the peer's presence continue undisturbed.
+            _links[peer.DeviceId] = (peer, current.Proxy);
+            current.Proxy.Tell(new PeerProxyProtocol.Updated(peer));
             return;
         }
         if (current.Proxy is not null)
@@ -145,6 +147,9 @@ public sealed class PeerDirectory : ReceiveActor
         _links[peer.DeviceId] = (peer, proxy);
         _log.Info("Link to {0} ({1}) started at {2}", peer.DeviceId, peer.Role, peer.RemoteAddress);
     }
+
+    private static bool SameLink(PeerDevice a, PeerDevice b) =>
+        a.OutgoingKey == b.OutgoingKey && a.IncomingKey == b.IncomingKey && a.CertSha256 == b.CertSha256 && !a.Revoked && !b.Revoked;
 
     /// <summary>
     /// Each proxy signs under its own incarnation, later than any before it (boot time, then strictly
@@ -164,8 +169,9 @@ public sealed class PeerDirectory : ReceiveActor
             var provider = (IRemoteActorRefProvider)((ExtendedActorSystem)Context.System).Provider;
             provider.Quarantine(Address.Parse(peer.RemoteAddress), null);
         }
-        catch (Exception e) when (e is UriFormatException or ArgumentException or InvalidCastException)
+        catch (Exception e)
         {
+            // The pin is gone already, so no new connection gets through; a failure here must not restart the directory.
             _log.Warning("Could not cut the connection to revoked peer {0}: {1}", peer.DeviceId, e.Message);
         }
     }

@@ -30,6 +30,9 @@ public static class PeerProxyProtocol
     /// <summary>An authenticated payload from a peer, for the local actors that handle it.</summary>
     public sealed record Received(string DeviceId, IPeerPayload Payload);
 
+    /// <summary>From the directory: the peer's record changed, its keys did not.</summary>
+    public sealed record Updated(PeerDevice Peer);
+
     /// <summary>Published when a peer comes online or goes offline.</summary>
     public sealed record PresenceChanged(string DeviceId, bool Online, DateTimeOffset? LastSeen);
 }
@@ -55,7 +58,7 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
         private CheckLiveness() { }
     }
 
-    private readonly PeerDevice _peer;
+    private PeerDevice _peer;
     private readonly PeerLinkSettings _settings;
     private readonly PeerLinkCounters _counters;
     private readonly TimeProvider _clock;
@@ -91,6 +94,18 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
         _remoteInbox = Context.ActorSelection(peer.RemoteAddress + PeerInbox.Path);
 
         Receive<Beat>(_ => OnBeat());
+        Receive<PeerProxyProtocol.Updated>(updated =>
+        {
+            var wasPending = _peer.Pending;
+            _peer = updated.Peer;
+            if (_peer.RemoteAddress != _peerAddress)
+            {
+                _peerAddress = _peer.RemoteAddress;
+                _remoteInbox = Context.ActorSelection(_peerAddress + PeerInbox.Path);
+            }
+            if (wasPending && !_peer.Pending)
+                Self.Tell(Beat.Instance); // a completed pairing starts its heartbeat now
+        });
         Receive<CheckLiveness>(_ => OnCheckLiveness());
         Receive<PeerProxyProtocol.Inbound>(inbound => OnInbound(inbound.Envelope));
         Receive<PeerProxyProtocol.Send>(send => SendToPeer(send.Payload));
