@@ -1,0 +1,256 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using Abpa3.Actors.Device;
+using Abpa3.Actors.Pairing;
+using Abpa3.Actors.Peers;
+using Abpa3.Actors.Remoting;
+using Abpa3.Actors.Tests.Support;
+
+namespace Abpa3.Actors.Tests.Peers;
+
+/// <summary>
+/// The peer link between real nodes over real Akka.Remote (TLS) on loopback, with a third actor system on
+/// the wire playing the attacker (THREATS T5, T6, T7, T12): what it sends is dropped and counted, and the
+/// paired devices keep talking.
+/// </summary>
+public sealed class PeerLinkSpecs : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private readonly TempDataDir _managerDir = new();
+    private readonly TempDataDir _sensorDir = new();
+    private readonly TempDataDir _attackerDir = new();
+    private ActorNode _manager = null!;
+    private ActorNode _sensor = null!;
+    private ActorNode _attacker = null!;
+    private PairKeys _managerKeys = null!;
+    private PairKeys _sensorKeys = null!;
+
+    private string ManagerId => _manager.Identity.DeviceId.Value;
+    private string SensorId => _sensor.Identity.DeviceId.Value;
+
+    public async Task InitializeAsync()
+    {
+        _manager = await ActorNode.StartAsync(_managerDir.Path);
+        _sensor = await ActorNode.StartAsync(_sensorDir.Path);
+        _attacker = await ActorNode.StartAsync(_attackerDir.Path);
+
+        // Pair the two as the handshake would leave them: one shared secret, a key per direction.
+        var secret = RandomNumberGenerator.GetBytes(32);
+        _managerKeys = PairKeys.Derive(secret, ManagerId, SensorId);
+        _sensorKeys = PairKeys.Derive(secret, SensorId, ManagerId);
+        var owner = await _manager.Supervisor.Ask<object>(
+            new DeviceMessages.SetupOwner("owner", "hash", _manager.Identity.SetupCode.Reveal()), Wait);
+        Assert.IsType<PairingReplies.AccountCreated>(owner);
+        var now = DateTimeOffset.UtcNow;
+        Assert.IsType<PairingReplies.PeerAccepted>(await _sensor.Supervisor.Ask<object>(new PairingCommands.AcceptManager(
+            new PeerDevice(ManagerId, "manager", PeerRole.Manager, _manager.Identity.CertSha256, NodeActors.RemoteAddress(_manager.System), "",
+                _sensorKeys.OutgoingBase64, _sensorKeys.IncomingBase64, now, null, false, false), "owner", "hash"), Wait));
+        Assert.IsType<PairingReplies.PeerAccepted>(await _manager.Supervisor.Ask<object>(new PairingCommands.BeginSensorPairing(
+            new PeerDevice(SensorId, "sensor", PeerRole.Sensor, _sensor.Identity.CertSha256, NodeActors.RemoteAddress(_sensor.System), "",
+                _managerKeys.OutgoingBase64, _managerKeys.IncomingBase64, now, null, false, true)), Wait));
+        Assert.IsType<PairingReplies.PeerAccepted>(await _manager.Supervisor.Ask<object>(new PairingCommands.CompleteSensorPairing(SensorId), Wait));
+        await PingAsync(_manager, SensorId);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _attacker.DisposeAsync();
+        await _sensor.DisposeAsync();
+        await _manager.DisposeAsync();
+        _managerDir.Dispose();
+        _sensorDir.Dispose();
+        _attackerDir.Dispose();
+    }
+
+    private static async Task<TimeSpan> PingAsync(ActorNode node, string peerId)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            try
+            {
+                return (await node.Supervisor.Ask<PeerProxyProtocol.PingReply>(new PeerProxyProtocol.Ping(peerId), TimeSpan.FromSeconds(1))).RoundTrip;
+            }
+            catch (AskTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                // the link is still coming up
+            }
+        }
+    }
+
+    private const string GhostId = "ghost-sensor-1";
+    private PairKeys _ghostKeys = null!;
+
+    /// <summary>
+    /// The attacker holds a paired device's certificate (a second sensor of the manager, "ghost"), so TLS lets
+    /// it in; for the replay cases the test also knows the ghost's keys, as a recording of its traffic would
+    /// need. The envelope check is what must hold.
+    /// </summary>
+    private async Task LetTheAttackerConnectAsync()
+    {
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var managerSide = PairKeys.Derive(secret, ManagerId, GhostId);
+        _ghostKeys = PairKeys.Derive(secret, GhostId, ManagerId);
+        Assert.IsType<PairingReplies.PeerAccepted>(await _manager.Supervisor.Ask<object>(new PairingCommands.BeginSensorPairing(
+            new PeerDevice(GhostId, "ghost", PeerRole.Sensor, _attacker.Identity.CertSha256, NodeActors.RemoteAddress(_attacker.System), "",
+                managerSide.OutgoingBase64, managerSide.IncomingBase64, DateTimeOffset.UtcNow, null, false, true)), Wait));
+        Assert.IsType<PairingReplies.PeerAccepted>(await _manager.Supervisor.Ask<object>(new PairingCommands.CompleteSensorPairing(GhostId), Wait));
+        _attacker.Pins.Pin(_manager.Identity.CertSha256);
+        await EventuallyAsync(() => _manager.Pins.IsPinned(_attacker.Identity.CertSha256), () => "ghost not pinned");
+    }
+
+    private void SendToManagerInbox(object message) =>
+        _attacker.System.ActorSelection(NodeActors.RemoteAddress(_manager.System) + PeerInbox.Path).Tell(message, ActorRefs.NoSender);
+
+    private static async Task EventuallyAsync(Func<bool> condition, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition() && DateTime.UtcNow < deadline)
+            await Task.Delay(25);
+        Assert.True(condition(), describe());
+    }
+
+    /// <summary>An envelope as the ghost sensor would send it to the manager.</summary>
+    private SignedEnvelope Sign(long incarnation = 1000, TimeProvider? clock = null, IPeerPayload? payload = null)
+    {
+        var signer = new EnvelopeSigner(GhostId, ManagerId, incarnation, _ghostKeys, clock ?? TimeProvider.System);
+        var (manifest, bytes) = PeerPayloadCodec.Encode(payload ?? new PeerPayloads.Ping(42));
+        return signer.Sign(manifest, bytes);
+    }
+
+    [Fact]
+    public async Task Paired_devices_exchange_signed_messages_both_ways()
+    {
+        Assert.True(await PingAsync(_manager, SensorId) > TimeSpan.Zero);
+        Assert.True(await PingAsync(_sensor, ManagerId) > TimeSpan.Zero);
+        Assert.True(_manager.Counters.Accepted > 0 && _sensor.Counters.Accepted > 0);
+        Assert.Equal(0, _sensor.Counters.Dropped);
+    }
+
+    [Fact]
+    public async Task Forged_altered_replayed_stale_reflected_and_unknown_envelopes_are_dropped_and_counted()
+    {
+        await LetTheAttackerConnectAsync();
+        var counters = _manager.Counters;
+        var accepted = counters.Accepted;
+
+        // Recorded and replayed: the first copy is accepted, the second is a replay.
+        var recorded = Sign();
+        SendToManagerInbox(new PeerWire(recorded.Encode()));
+        SendToManagerInbox(new PeerWire(recorded.Encode()));
+        await EventuallyAsync(() => counters.Replayed == 1 && counters.Accepted > accepted, () => counters.ToString());
+
+        // Forged: a MAC made up; altered: a real envelope with a changed payload.
+        SendToManagerInbox(new PeerWire((recorded with { Mac = RandomNumberGenerator.GetBytes(32) }).Encode()));
+        SendToManagerInbox(new PeerWire((recorded with { Payload = [.. recorded.Payload, 0x20] }).Encode()));
+        await EventuallyAsync(() => counters.BadMac == 2, () => counters.ToString());
+
+        // Stale: six minutes old, outside the five-minute window.
+        SendToManagerInbox(new PeerWire(Sign(incarnation: 1001, clock: new ShiftedClock(TimeSpan.FromMinutes(-6))).Encode()));
+        await EventuallyAsync(() => counters.Stale == 1, () => counters.ToString());
+
+        // Reflected: what the manager sent to the ghost, sent back to the manager.
+        var managerToGhost = PairKeys.Derive(RandomNumberGenerator.GetBytes(32), ManagerId, GhostId);
+        var reflected = new EnvelopeSigner(ManagerId, GhostId, 1, managerToGhost, TimeProvider.System).Sign("peer.ping.v1", "{\"id\":1}"u8.ToArray());
+        SendToManagerInbox(new PeerWire(reflected.Encode()));
+        await EventuallyAsync(() => counters.UnknownSender + counters.NotForUs == 1, () => counters.ToString());
+
+        // Unknown sender, and bytes that are no envelope at all.
+        SendToManagerInbox(new PeerWire((recorded with { Sender = "stranger-1" }).Encode()));
+        SendToManagerInbox(new PeerWire(RandomNumberGenerator.GetBytes(300)));
+        await EventuallyAsync(() => counters.UnknownSender + counters.NotForUs == 2 && counters.Malformed == 1, () => counters.ToString());
+
+        // Sent to the ghost, not to the manager: the receiver field is covered too.
+        SendToManagerInbox(new PeerWire(new EnvelopeSigner(GhostId, "someone-else", 1002, _ghostKeys, TimeProvider.System)
+            .Sign("peer.ping.v1", "{\"id\":2}"u8.ToArray()).Encode()));
+        await EventuallyAsync(() => counters.NotForUs >= 1, () => counters.ToString());
+
+        // An older incarnation after a newer one is a replay of an earlier boot.
+        SendToManagerInbox(new PeerWire(Sign(incarnation: 999).Encode()));
+        await EventuallyAsync(() => counters.Replayed == 2, () => counters.ToString());
+
+        // And the real pair still talks.
+        Assert.True(await PingAsync(_manager, SensorId) > TimeSpan.Zero);
+        Assert.True(await PingAsync(_sensor, ManagerId) > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Clock_skew_within_the_window_is_accepted_and_beyond_it_refused()
+    {
+        await LetTheAttackerConnectAsync();
+        var counters = _manager.Counters;
+        var before = counters.Stale;
+        var accepted = counters.Accepted;
+        SendToManagerInbox(new PeerWire(Sign(incarnation: 2000, clock: new ShiftedClock(TimeSpan.FromMinutes(4))).Encode()));
+        await EventuallyAsync(() => counters.Accepted > accepted, () => counters.ToString());
+        SendToManagerInbox(new PeerWire(Sign(incarnation: 2001, clock: new ShiftedClock(TimeSpan.FromMinutes(6))).Encode()));
+        await EventuallyAsync(() => counters.Stale == before + 1, () => counters.ToString());
+    }
+
+    [Fact]
+    public async Task A_system_with_an_unpinned_certificate_cannot_even_connect()
+    {
+        // The attacker trusts the sensor, but the sensor never paired it.
+        _attacker.Pins.Pin(_sensor.Identity.CertSha256);
+        var refusedBefore = _sensor.Pins.Refused;
+        _attacker.System.ActorSelection(NodeActors.RemoteAddress(_sensor.System) + PeerInbox.Path)
+            .Tell(new PeerWire(RandomNumberGenerator.GetBytes(100)), ActorRefs.NoSender);
+        await EventuallyAsync(() => _sensor.Pins.Refused > refusedBefore, () => $"refused {_sensor.Pins.Refused}");
+        await Task.Delay(500);
+        // Nothing reached the inbox: not even the garbage was counted.
+        Assert.Equal(0, _sensor.Counters.Dropped);
+    }
+
+    [Fact]
+    public async Task Nothing_from_the_wire_kills_stops_or_commands_the_node()
+    {
+        await LetTheAttackerConnectAsync();
+        var manager = NodeActors.RemoteAddress(_manager.System);
+
+        // Kill and PoisonPill at the inbox; a pairing command at the supervisor (not a trusted path) and at
+        // the inbox, which could only travel with a type-name serializer.
+        SendToManagerInbox(Kill.Instance);
+        SendToManagerInbox(PoisonPill.Instance);
+        _attacker.System.ActorSelection(manager + "/user/device").Tell(new PairingCommands.RevokePeer(SensorId), ActorRefs.NoSender);
+        _attacker.System.ActorSelection(manager + "/user/device/peers").Tell(PoisonPill.Instance, ActorRefs.NoSender);
+        _attacker.System.ActorSelection(manager + "/user/device/peers").Tell(Kill.Instance, ActorRefs.NoSender);
+        SendToManagerInbox(new PairingCommands.RevokePeer(SensorId));
+        await Task.Delay(1000);
+
+        // The sensor is still paired on the manager, and the inbox still takes the pair's messages.
+        var peers = await _manager.Supervisor.Ask<PairingQueries.PeerList>(PairingQueries.ListPeers.Instance, Wait);
+        Assert.False(peers.Peers.Single(p => p.DeviceId == SensorId).Revoked);
+        var accepted = _manager.Counters.Accepted;
+        Assert.True(await PingAsync(_sensor, ManagerId) > TimeSpan.Zero);
+        Assert.True(_manager.Counters.Accepted > accepted);
+    }
+
+    [Fact]
+    public void The_wire_type_and_every_payload_round_trip_through_their_explicit_serializers()
+    {
+        var serialization = _sensor.System.Serialization;
+        var signer = new EnvelopeSigner(ManagerId, SensorId, 1, _managerKeys, TimeProvider.System);
+        var wire = new PeerWire(signer.Sign("peer.ping.v1", "{\"id\":1}"u8.ToArray()).Encode());
+        var serializer = serialization.FindSerializerFor(wire);
+        Assert.IsType<PeerWireSerializer>(serializer);
+        Assert.Equal(wire.Bytes, ((PeerWire)serialization.Deserialize(serializer.ToBinary(wire), serializer.Identifier, typeof(PeerWire))).Bytes);
+
+        IPeerPayload[] samples = [new PeerPayloads.Heartbeat(1_700_000_000_000, "akka.ssl.tcp://abpa3@127.0.0.1:8001"), new PeerPayloads.Ping(7), new PeerPayloads.Pong(7)];
+        Assert.Equal(PeerPayloadCodec.KnownTypes.Select(t => t.FullName).Order(), samples.Select(s => s.GetType().FullName).Order());
+        foreach (var sample in samples)
+        {
+            var (manifest, bytes) = PeerPayloadCodec.Encode(sample);
+            Assert.Equal(sample, PeerPayloadCodec.Decode(manifest, bytes));
+        }
+        Assert.Null(PeerPayloadCodec.Decode("System.Object", "{}"u8.ToArray()));
+        Assert.Null(PeerPayloadCodec.Decode("peer.ping.v1", "not json"u8.ToArray()));
+
+        // The default type-name serializer is gone: an unbound type cannot be serialized at all.
+        Assert.ThrowsAny<Exception>(() => serialization.Serialize(new PairingCommands.RevokePeer("x")));
+    }
+
+    private sealed class ShiftedClock(TimeSpan by) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + by;
+    }
+}
