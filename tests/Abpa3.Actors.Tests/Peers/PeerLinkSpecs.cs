@@ -42,12 +42,13 @@ public sealed class PeerLinkSpecs : IAsyncLifetime
             new DeviceMessages.SetupOwner("owner", "hash", _manager.Identity.SetupCode.Reveal()), Wait);
         Assert.IsType<PairingReplies.AccountCreated>(owner);
         var now = DateTimeOffset.UtcNow;
-        Assert.IsType<PairingReplies.PeerAccepted>(await _sensor.Supervisor.Ask<object>(new PairingCommands.AcceptManager(
-            new PeerDevice(ManagerId, "manager", PeerRole.Manager, _manager.Identity.CertSha256, NodeActors.RemoteAddress(_manager.System), "",
-                _sensorKeys.OutgoingBase64, _sensorKeys.IncomingBase64, now, null, false, false), "owner", "hash"), Wait));
+        // In the handshake's order: the manager remembers the pending pairing (and pins) before the target commits.
         Assert.IsType<PairingReplies.PeerAccepted>(await _manager.Supervisor.Ask<object>(new PairingCommands.BeginSensorPairing(
             new PeerDevice(SensorId, "sensor", PeerRole.Sensor, _sensor.Identity.CertSha256, NodeActors.RemoteAddress(_sensor.System), "",
                 _managerKeys.OutgoingBase64, _managerKeys.IncomingBase64, now, null, false, true)), Wait));
+        Assert.IsType<PairingReplies.PeerAccepted>(await _sensor.Supervisor.Ask<object>(new PairingCommands.AcceptManager(
+            new PeerDevice(ManagerId, "manager", PeerRole.Manager, _manager.Identity.CertSha256, NodeActors.RemoteAddress(_manager.System), "",
+                _sensorKeys.OutgoingBase64, _sensorKeys.IncomingBase64, now, null, false, false), "owner", "hash"), Wait));
         Assert.IsType<PairingReplies.PeerAccepted>(await _manager.Supervisor.Ask<object>(new PairingCommands.CompleteSensorPairing(SensorId), Wait));
         await PingAsync(_manager, SensorId);
     }
