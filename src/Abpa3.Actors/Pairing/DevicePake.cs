@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Agreement.Srp;
+using Org.BouncyCastle.Crypto.Agreement.JPake;
 using Org.BouncyCastle.Crypto.Digests;
 using Org.BouncyCastle.Security;
 using BigInteger = Org.BouncyCastle.Math.BigInteger;
@@ -9,68 +9,74 @@ using BigInteger = Org.BouncyCastle.Math.BigInteger;
 namespace Abpa3.Actors.Pairing;
 
 /// <summary>
-/// Device-to-device pairing without sending a secret (SPEC §5, THREATS T4): SRP-6a (RFC 5054, 3072-bit
-/// group, SHA-256, BouncyCastle) keyed by the target's setup code, then a key confirmation over the
-/// whole transcript with both devices' ids and certificate fingerprints bound in. A relay that alters
-/// anything, or presents its own certificate to either side, makes the confirmation fail; an attacker
-/// gets one online guess at the code per attempt and learns nothing it could test offline.
+/// Device-to-device pairing without sending a secret (SPEC §5, THREATS T4): J-PAKE (BouncyCastle, the
+/// NIST 3072-bit prime-order group, SHA-256) keyed by the target's setup code, with J-PAKE's own key
+/// confirmation. J-PAKE is balanced: neither side holds anything an impostor of the other could test
+/// guesses against offline, so whoever sits in the middle, posing as either device, gets one online
+/// guess per attempt. Each side's participant id names its device and the certificate fingerprint it
+/// presents; the confirmation covers both ids, so a relay that shows either side its own certificate
+/// makes the exchange fail.
 /// </summary>
 public static class DevicePake
 {
-    private static readonly BigInteger N = Srp6StandardGroups.rfc5054_3072.N;
-    private static readonly BigInteger G = Srp6StandardGroups.rfc5054_3072.G;
-    public const int SaltBytes = 16;
+    private static readonly JPakePrimeOrderGroup Group = JPakePrimeOrderGroups.NIST_3072;
     public const int SecretBytes = 32;
-
-    /// <summary>What the target keeps instead of its code: a salt and the SRP verifier (made once per setup code).</summary>
-    public sealed record Verifier(byte[] Salt, byte[] Value);
+    /// <summary>Largest group element or proof value on the wire (3072 bits, plus a sign byte).</summary>
+    public const int MaxValueBytes = 385;
 
     /// <summary>Who is pairing with whom, as each side sees it (the fingerprints of the TLS certificates in use).</summary>
     public sealed record Context(string ManagerId, string TargetId, string ManagerCertSha256, string TargetCertSha256)
     {
-        internal byte[] Bytes() => Encoding.UTF8.GetBytes($"abpa3-pair-v1|{ManagerId}|{TargetId}|{ManagerCertSha256}|{TargetCertSha256}");
+        public string ManagerParticipant => $"manager|{ManagerId}|{ManagerCertSha256}";
+        public string TargetParticipant => $"target|{TargetId}|{TargetCertSha256}";
+        internal byte[] Bytes() => Encoding.UTF8.GetBytes($"abpa3-pair-v2|{ManagerParticipant}|{TargetParticipant}");
     }
 
-    /// <summary>The target's first message: the salt and its public value.</summary>
-    public sealed record Challenge(byte[] Salt, byte[] B);
+    /// <summary>J-PAKE round 1: two public values and their zero-knowledge proofs.</summary>
+    public sealed record Round1(string ParticipantId, byte[] Gx1, byte[] Gx2, byte[][] ProofX1, byte[][] ProofX2);
 
-    /// <summary>The manager's answer: its public value, SRP's M1 and its confirmation of the transcript.</summary>
-    public sealed record Proof(byte[] A, byte[] M1, byte[] ManagerConfirm);
+    /// <summary>J-PAKE round 2: the combined value and its proof.</summary>
+    public sealed record Round2(string ParticipantId, byte[] A, byte[][] ProofX2s);
 
-    /// <summary>The target's proof: SRP's M2 and its confirmation of the transcript.</summary>
-    public sealed record Acceptance(byte[] M2, byte[] TargetConfirm);
+    /// <summary>J-PAKE round 3: the key confirmation tag.</summary>
+    public sealed record Round3(string ParticipantId, byte[] MacTag);
 
-    public static Verifier MakeVerifier(string targetId, string setupCode)
+    internal static JPakeParticipant Participant(string id, string code) =>
+        new(id, code.ToCharArray(), Group, new Sha256Digest(), new SecureRandom());
+
+    /// <summary>The pair's shared secret: J-PAKE's keying material through HKDF, bound to both participants.</summary>
+    internal static byte[] Secret(BigInteger keyingMaterial, Context context)
     {
-        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        var generator = new Srp6VerifierGenerator();
-        generator.Init(N, G, new Sha256Digest());
-        var v = generator.GenerateVerifier(salt, Encoding.UTF8.GetBytes(targetId), Encoding.UTF8.GetBytes(setupCode));
-        return new Verifier(salt, v.ToByteArrayUnsigned());
-    }
-
-    /// <summary>
-    /// The pair's shared secret and the confirmation key, both from SRP's shared premaster secret S and the context:
-    /// a different context (another certificate, another device) gives different keys.
-    /// </summary>
-    internal static (byte[] Secret, byte[] ConfirmKey) Keys(BigInteger premaster, Context context, byte[] a, byte[] b)
-    {
-        var ikm = premaster.ToByteArrayUnsigned();
-        var info = context.Bytes().Concat(SHA256.HashData([.. a, .. b])).ToArray();
         var secret = new byte[SecretBytes];
-        var confirm = new byte[32];
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, secret, salt: "abpa3-pair-secret"u8, info: info);
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, confirm, salt: "abpa3-pair-confirm"u8, info: info);
-        return (secret, confirm);
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, keyingMaterial.ToByteArrayUnsigned(), secret, salt: "abpa3-pair-secret"u8, info: context.Bytes());
+        return secret;
     }
 
-    internal static byte[] Confirmation(byte[] key, string role, Context context, byte[] a, byte[] b) =>
-        HMACSHA256.HashData(key, (byte[])[.. Encoding.UTF8.GetBytes(role), .. context.Bytes(), .. a, .. b]);
+    internal static Round1 ToWire(JPakeRound1Payload p) =>
+        new(p.ParticipantId, p.Gx1.ToByteArray(), p.Gx2.ToByteArray(), Values(p.KnowledgeProofForX1), Values(p.KnowledgeProofForX2));
+
+    internal static Round2 ToWire(JPakeRound2Payload p) => new(p.ParticipantId, p.A.ToByteArray(), Values(p.KnowledgeProofForX2s));
+
+    internal static Round3 ToWire(JPakeRound3Payload p) => new(p.ParticipantId, p.MacTag.ToByteArray());
+
+    internal static JPakeRound1Payload FromWire(Round1 r) =>
+        new(r.ParticipantId, Value(r.Gx1), Value(r.Gx2), Values(r.ProofX1), Values(r.ProofX2));
+
+    internal static JPakeRound2Payload FromWire(Round2 r) => new(r.ParticipantId, Value(r.A), Values(r.ProofX2s));
+
+    internal static JPakeRound3Payload FromWire(Round3 r) => new(r.ParticipantId, Value(r.MacTag));
+
+    private static byte[][] Values(BigInteger[] values) => values.Select(v => v.ToByteArray()).ToArray();
+
+    private static BigInteger[] Values(byte[][] values) => values.Select(Value).ToArray();
+
+    private static BigInteger Value(byte[] bytes) =>
+        bytes.Length is > 0 and <= MaxValueBytes ? new BigInteger(bytes) : throw new ArgumentException("value out of range");
 
     /// <summary>
     /// Seals data for the other side under a key derived from the pair's secret (AES-256-GCM, the context as
     /// associated data): how the manager hands its owner account to an unconfigured target, readable only by
-    /// a target that proved the code.
+    /// a target that knew the code.
     /// </summary>
     public static byte[] Seal(byte[] secret, Context context, byte[] plaintext)
     {
@@ -110,54 +116,42 @@ public static class DevicePake
         return key;
     }
 
-    internal static Srp6Client NewClient()
-    {
-        var client = new Srp6Client();
-        client.Init(N, G, new Sha256Digest(), new SecureRandom());
-        return client;
-    }
-
-    internal static Srp6Server NewServer(byte[] verifier)
-    {
-        var server = new Srp6Server();
-        server.Init(N, G, new BigInteger(1, verifier), new Sha256Digest(), new SecureRandom());
-        return server;
-    }
+    /// <summary>True for what a malformed or hostile payload makes BouncyCastle throw.</summary>
+    internal static bool IsRefusal(Exception e) => e is CryptoException or ArgumentException or InvalidOperationException or FormatException;
 }
 
-/// <summary>The manager's side of one pairing attempt.</summary>
+/// <summary>The manager's side of one pairing attempt: round 1 out; the target's rounds 1–2 in, rounds 2–3 out; the target's round 3 in.</summary>
 public sealed class PakeInitiator
 {
-    private readonly Srp6Client _client = DevicePake.NewClient();
-    private readonly string _targetId;
-    private readonly string _setupCode;
+    private readonly JPakeParticipant _participant;
     private readonly DevicePake.Context _context;
-    private byte[] _a = [];
-    private byte[] _b = [];
-    private byte[] _confirmKey = [];
+    private BigInteger? _keyingMaterial;
     private byte[] _secret = [];
 
     public PakeInitiator(DevicePake.Context context, string setupCode)
     {
         _context = context;
-        _targetId = context.TargetId;
-        _setupCode = setupCode;
+        _participant = DevicePake.Participant(context.ManagerParticipant, setupCode);
     }
 
-    /// <summary>Answers the target's challenge; null if the challenge is malformed.</summary>
-    public DevicePake.Proof? Answer(DevicePake.Challenge challenge)
+    public DevicePake.Round1 Start() => DevicePake.ToWire(_participant.CreateRound1PayloadToSend());
+
+    /// <summary>Answers the target's rounds 1 and 2 with round 2 and the key confirmation; null if they are malformed or not from the expected target.</summary>
+    public (DevicePake.Round2 Round2, DevicePake.Round3 Confirmation)? Answer(DevicePake.Round1 targetRound1, DevicePake.Round2 targetRound2)
     {
+        if (targetRound1.ParticipantId != _context.TargetParticipant || targetRound2.ParticipantId != _context.TargetParticipant)
+            return null;
         try
         {
-            var a = _client.GenerateClientCredentials(challenge.Salt, Encoding.UTF8.GetBytes(_targetId), Encoding.UTF8.GetBytes(_setupCode));
-            var premaster = _client.CalculateSecret(new BigInteger(1, challenge.B));
-            _a = a.ToByteArrayUnsigned();
-            _b = challenge.B;
-            var m1 = _client.CalculateClientEvidenceMessage().ToByteArrayUnsigned();
-            (_secret, _confirmKey) = DevicePake.Keys(premaster, _context, _a, _b);
-            return new DevicePake.Proof(_a, m1, DevicePake.Confirmation(_confirmKey, "manager", _context, _a, _b));
+            _participant.ValidateRound1PayloadReceived(DevicePake.FromWire(targetRound1));
+            var round2 = _participant.CreateRound2PayloadToSend();
+            _participant.ValidateRound2PayloadReceived(DevicePake.FromWire(targetRound2));
+            var keyingMaterial = _participant.CalculateKeyingMaterial();
+            _keyingMaterial = keyingMaterial;
+            _secret = DevicePake.Secret(keyingMaterial, _context);
+            return (DevicePake.ToWire(round2), DevicePake.ToWire(_participant.CreateRound3PayloadToSend(keyingMaterial)));
         }
-        catch (Exception e) when (e is CryptoException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (DevicePake.IsRefusal(e))
         {
             return null;
         }
@@ -165,66 +159,74 @@ public sealed class PakeInitiator
 
     /// <summary>
     /// The secret this side derived when it answered: the pair's secret if the target is genuine and the code
-    /// right. Used before the target's proof arrives only to seal data for it and to remember the pending pairing.
+    /// right. Used before the target's confirmation arrives only to seal data for it and to remember the pending pairing.
     /// </summary>
     public byte[] DerivedSecret => _secret;
 
-    /// <summary>The pair's shared secret once the target proved it derived the same keys; null otherwise.</summary>
-    public byte[]? Finish(DevicePake.Acceptance acceptance)
+    /// <summary>The pair's shared secret once the target confirmed the same key; null otherwise.</summary>
+    public byte[]? Finish(DevicePake.Round3 targetConfirmation)
     {
+        if (_keyingMaterial is null || targetConfirmation.ParticipantId != _context.TargetParticipant)
+            return null;
         try
         {
-            if (!_client.VerifyServerEvidenceMessage(new BigInteger(1, acceptance.M2)))
-                return null;
+            _participant.ValidateRound3PayloadReceived(DevicePake.FromWire(targetConfirmation), _keyingMaterial);
+            return _secret;
         }
-        catch (Exception e) when (e is CryptoException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (DevicePake.IsRefusal(e))
         {
             return null;
         }
-        var expected = DevicePake.Confirmation(_confirmKey, "target", _context, _a, _b);
-        return CryptographicOperations.FixedTimeEquals(expected, acceptance.TargetConfirm) ? _secret : null;
     }
 }
 
-/// <summary>The target's side of one pairing attempt.</summary>
+/// <summary>The target's side of one pairing attempt: the manager's round 1 in, rounds 1–2 out; its rounds 2–3 in, round 3 out.</summary>
 public sealed class PakeResponder
 {
-    private readonly Srp6Server _server;
-    private readonly DevicePake.Verifier _verifier;
+    private readonly JPakeParticipant _participant;
     private readonly DevicePake.Context _context;
-    private byte[] _b = [];
 
-    public PakeResponder(DevicePake.Verifier verifier, DevicePake.Context context)
+    public PakeResponder(DevicePake.Context context, string setupCode)
     {
-        _verifier = verifier;
         _context = context;
-        _server = DevicePake.NewServer(verifier.Value);
+        _participant = DevicePake.Participant(context.TargetParticipant, setupCode);
     }
 
-    public DevicePake.Challenge Challenge()
+    /// <summary>This side's rounds 1 and 2 in answer to the manager's round 1; null if that is malformed or not from the expected manager.</summary>
+    public (DevicePake.Round1 Round1, DevicePake.Round2 Round2)? Respond(DevicePake.Round1 managerRound1)
     {
-        _b = _server.GenerateServerCredentials().ToByteArrayUnsigned();
-        return new DevicePake.Challenge(_verifier.Salt, _b);
+        if (managerRound1.ParticipantId != _context.ManagerParticipant)
+            return null;
+        try
+        {
+            var round1 = _participant.CreateRound1PayloadToSend();
+            _participant.ValidateRound1PayloadReceived(DevicePake.FromWire(managerRound1));
+            return (DevicePake.ToWire(round1), DevicePake.ToWire(_participant.CreateRound2PayloadToSend()));
+        }
+        catch (Exception e) when (DevicePake.IsRefusal(e))
+        {
+            return null;
+        }
     }
 
     /// <summary>
-    /// Checks the manager's proof. On success: the target's acceptance and the pair's shared secret.
-    /// Null means a wrong code or an altered exchange: one failed attempt.
+    /// Checks the manager's round 2 and key confirmation. On success: this side's confirmation and the pair's
+    /// shared secret. Null means a wrong code or an altered exchange: one failed attempt.
     /// </summary>
-    public (DevicePake.Acceptance Acceptance, byte[] Secret)? Accept(DevicePake.Proof proof)
+    public (DevicePake.Round3 Confirmation, byte[] Secret)? Accept(DevicePake.Round2 managerRound2, DevicePake.Round3 managerConfirmation)
     {
+        if (managerRound2.ParticipantId != _context.ManagerParticipant || managerConfirmation.ParticipantId != _context.ManagerParticipant)
+            return null;
         try
         {
-            var premaster = _server.CalculateSecret(new BigInteger(1, proof.A));
-            if (!_server.VerifyClientEvidenceMessage(new BigInteger(1, proof.M1)))
-                return null;
-            var (secret, confirmKey) = DevicePake.Keys(premaster, _context, proof.A, _b);
-            if (!CryptographicOperations.FixedTimeEquals(DevicePake.Confirmation(confirmKey, "manager", _context, proof.A, _b), proof.ManagerConfirm))
-                return null;
-            var m2 = _server.CalculateServerEvidenceMessage().ToByteArrayUnsigned();
-            return (new DevicePake.Acceptance(m2, DevicePake.Confirmation(confirmKey, "target", _context, proof.A, _b)), secret);
+            _participant.ValidateRound2PayloadReceived(DevicePake.FromWire(managerRound2));
+            var keyingMaterial = _participant.CalculateKeyingMaterial();
+            // BouncyCastle makes this side's confirmation before it checks the other's; it is sent only if the check passes.
+            var confirmation = DevicePake.ToWire(_participant.CreateRound3PayloadToSend(keyingMaterial));
+            _participant.ValidateRound3PayloadReceived(DevicePake.FromWire(managerConfirmation), keyingMaterial);
+            return (confirmation, DevicePake.Secret(keyingMaterial, _context));
         }
-        catch (Exception e) when (e is CryptoException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (DevicePake.IsRefusal(e))
         {
             return null;
         }

@@ -48,7 +48,7 @@ public static class PairingCommands
 public enum RefusalReason
 {
     WrongSetupCode, SetupLocked, AlreadyConfigured, NotConfigured, InvalidAccount, UsernameTaken,
-    TokenNotValid, TooManyTokens, UnknownDevice, DeviceIdTaken, AlreadyPaired, NotAManager, PairingLocked, Busy, AttemptExpired,
+    TokenNotValid, TooManyTokens, UnknownDevice, DeviceIdTaken, AlreadyPaired, NotAManager, PairingLocked, Busy, AttemptExpired, InvalidHandshake,
 }
 
 public static class PairingReplies

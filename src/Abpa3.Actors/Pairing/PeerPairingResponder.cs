@@ -13,19 +13,20 @@ namespace Abpa3.Actors.Pairing;
 /// <summary>The target's side of device pairing, as messages (the edge's <c>/api/devices/pair/*</c> translate to these).</summary>
 public static class PeerPairingProtocol
 {
-    /// <summary>A manager asks to pair. Answered with <see cref="Challenged"/> or <see cref="PairingReplies.Refused"/>.</summary>
-    public sealed record Begin(string ManagerId, string ManagerName, string ManagerCertSha256) : IPeerPairingRequest;
+    /// <summary>A manager asks to pair, with its first J-PAKE round. Answered with <see cref="Challenged"/> or <see cref="PairingReplies.Refused"/>.</summary>
+    public sealed record Begin(string ManagerId, string ManagerName, string ManagerCertSha256, DevicePake.Round1 ManagerRound1) : IPeerPairingRequest;
 
-    public sealed record Challenged(string AttemptId, DevicePake.Challenge Challenge, string DeviceId, string CertSha256, string RemoteAddress);
+    public sealed record Challenged(string AttemptId, DevicePake.Round1 Round1, DevicePake.Round2 Round2, string DeviceId, string CertSha256,
+        string RemoteAddress);
 
     /// <summary>
-    /// The manager's proof, its link address and (for an unconfigured target) its sealed owner account.
-    /// Answered with <see cref="Accepted"/>, <see cref="WrongCode"/> or <see cref="PairingReplies.Refused"/>.
+    /// The manager's second round and key confirmation, its link address and (for an unconfigured target)
+    /// its sealed owner account. Answered with <see cref="Accepted"/>, <see cref="WrongCode"/> or <see cref="PairingReplies.Refused"/>.
     /// </summary>
-    public sealed record Confirm(string AttemptId, DevicePake.Proof Proof, string ManagerRemoteAddress, byte[]? SealedOwner)
-        : IPeerPairingRequest;
+    public sealed record Confirm(string AttemptId, DevicePake.Round2 Round2, DevicePake.Round3 Confirmation, string ManagerRemoteAddress,
+        byte[]? SealedOwner) : IPeerPairingRequest;
 
-    public sealed record Accepted(DevicePake.Acceptance Acceptance, PeerDevice Manager);
+    public sealed record Accepted(DevicePake.Round3 Confirmation, PeerDevice Manager);
 
     public sealed record WrongCode(int AttemptsLeft);
 
@@ -64,7 +65,7 @@ public static class PeerPairingProtocol
 public interface IPeerPairingRequest;
 
 /// <summary>
-/// Answers a manager's pairing handshake on the target (SPEC §5, THREATS T4). Each attempt is one SRP-6a
+/// Answers a manager's pairing handshake on the target (SPEC §5, THREATS T4). Each attempt is one J-PAKE
 /// exchange over this device's setup code; a failed proof uses the attempt up, so a guesser gets one
 /// guess per attempt, and after too many wrong codes pairing locks until the owner unlocks it or the
 /// device restarts. Open attempts are few and short-lived, so flooding costs memory only within bounds.
@@ -73,7 +74,7 @@ public sealed class PeerPairingResponder : ReceiveActor
 {
     private sealed record Attempt(PakeResponder Pake, DevicePake.Context Context, string ManagerName, DateTimeOffset Expires);
 
-    private sealed record Committed(PairingReplies.PeerAccepted Reply, DevicePake.Acceptance Acceptance, IActorRef Requester);
+    private sealed record Committed(PairingReplies.PeerAccepted Reply, DevicePake.Round3 Confirmation, IActorRef Requester);
 
     private readonly NodeIdentity _identity;
     private readonly DevicePairingSettings _settings;
@@ -82,7 +83,6 @@ public sealed class PeerPairingResponder : ReceiveActor
     private readonly TimeProvider _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, Attempt> _attempts = new();
-    private DevicePake.Verifier? _verifier;
     private int _wrongCodes;
 
     public PeerPairingResponder(NodeIdentity identity, DevicePairingSettings settings, string remoteAddress, IActorRef pairing, TimeProvider clock)
@@ -103,7 +103,7 @@ public sealed class PeerPairingResponder : ReceiveActor
                 // written and before the manager hears of it.
                 Process.GetCurrentProcess().Kill();
             }
-            committed.Requester.Tell(new PeerPairingProtocol.Accepted(committed.Acceptance, committed.Reply.Peer));
+            committed.Requester.Tell(new PeerPairingProtocol.Accepted(committed.Confirmation, committed.Reply.Peer));
         });
         // Refusals and failures of the commit come back through PipeTo with the requester as sender.
         Receive<PairingReplies.Refused>(refused => Sender.Tell(refused));
@@ -133,14 +133,17 @@ public sealed class PeerPairingResponder : ReceiveActor
             Sender.Tell(new PairingReplies.Refused(RefusalReason.Busy, "too many pairing attempts are open; try again shortly"));
             return;
         }
-        // The verifier is made once per boot from the setup code; the code itself never leaves the device.
-        _verifier ??= DevicePake.MakeVerifier(_identity.DeviceId.Value, _identity.SetupCode.Reveal());
+        // The code never leaves the device; only J-PAKE's values, which reveal nothing about it, do.
         var context = new DevicePake.Context(begin.ManagerId, _identity.DeviceId.Value, begin.ManagerCertSha256, _identity.CertSha256);
-        var pake = new PakeResponder(_verifier, context);
-        var challenge = pake.Challenge();
+        var pake = new PakeResponder(context, _identity.SetupCode.Reveal());
+        if (pake.Respond(begin.ManagerRound1) is not { } rounds)
+        {
+            Sender.Tell(new PairingReplies.Refused(RefusalReason.InvalidHandshake, "the manager's first round is malformed"));
+            return;
+        }
         var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         _attempts[id] = new Attempt(pake, context, begin.ManagerName, now + _settings.AttemptLifetime);
-        Sender.Tell(new PeerPairingProtocol.Challenged(id, challenge, _identity.DeviceId.Value, _identity.CertSha256, _remoteAddress));
+        Sender.Tell(new PeerPairingProtocol.Challenged(id, rounds.Round1, rounds.Round2, _identity.DeviceId.Value, _identity.CertSha256, _remoteAddress));
     }
 
     private void Confirm(PeerPairingProtocol.Confirm confirm)
@@ -157,7 +160,7 @@ public sealed class PeerPairingResponder : ReceiveActor
             Sender.Tell(new PairingReplies.Refused(RefusalReason.AttemptExpired, "no such pairing attempt (expired or already used); start again"));
             return;
         }
-        var result = attempt.Pake.Accept(confirm.Proof);
+        var result = attempt.Pake.Accept(confirm.Round2, confirm.Confirmation);
         if (result is null)
         {
             _wrongCodes++;
@@ -166,7 +169,7 @@ public sealed class PeerPairingResponder : ReceiveActor
             Sender.Tell(new PeerPairingProtocol.WrongCode(Math.Max(0, _settings.MaxWrongCodes - _wrongCodes)));
             return;
         }
-        var (acceptance, secret) = result.Value;
+        var (confirmation, secret) = result.Value;
         PeerPairingProtocol.OwnerAccount? owner = null;
         if (confirm.SealedOwner is { } sealedOwner)
         {
@@ -184,7 +187,7 @@ public sealed class PeerPairingResponder : ReceiveActor
         var requester = Sender;
         _pairing.Ask<object>(new PairingCommands.AcceptManager(manager, owner?.Username, owner?.PasswordHash), _settings.AttemptLifetime)
             .PipeTo(Self, requester,
-                reply => reply is PairingReplies.PeerAccepted accepted ? new Committed(accepted, acceptance, requester) : reply,
+                reply => reply is PairingReplies.PeerAccepted accepted ? new Committed(accepted, confirmation, requester) : reply,
                 failure => new Status.Failure(failure));
     }
 

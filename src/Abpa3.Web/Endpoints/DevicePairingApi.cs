@@ -17,7 +17,7 @@ namespace Abpa3.Web.Endpoints;
 /// <summary>
 /// Device-to-device pairing (seed 004, SPEC §4–5). On the manager: discover a device by address and pair
 /// it with the setup code from its console. On the target: the two handshake steps the manager calls,
-/// <c>/api/devices/pair/request</c> (SRP challenge) and <c>/api/devices/pair/confirm</c> (proof and acceptance).
+/// <c>/api/devices/pair/request</c> (J-PAKE rounds 1–2) and <c>/api/devices/pair/confirm</c> (round 2 and key confirmation).
 /// </summary>
 public static class DevicePairingApi
 {
@@ -39,40 +39,36 @@ public static class DevicePairingApi
         [property: JsonPropertyName("relationship")] string Relationship,
         [property: JsonPropertyName("detail"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null);
 
-    /// <summary>Handshake step 1, manager → target.</summary>
+    /// <summary>Handshake step 1, manager → target: who the manager is, and its first J-PAKE round.</summary>
     public sealed record HandshakeRequest(
         [property: JsonPropertyName("manager_id")] string? ManagerId,
         [property: JsonPropertyName("manager_name")] string? ManagerName,
-        [property: JsonPropertyName("manager_cert_sha256")] string? ManagerCertSha256);
+        [property: JsonPropertyName("manager_cert_sha256")] string? ManagerCertSha256,
+        [property: JsonPropertyName("round1")] PakeWire.Round1? Round1);
 
-    /// <summary>Handshake step 1, target → manager: the SRP salt and public value, and where the target's link listens.</summary>
+    /// <summary>Handshake step 1, target → manager: its J-PAKE rounds 1 and 2, and where the target's link listens.</summary>
     public sealed record HandshakeChallenge(
         [property: JsonPropertyName("attempt_id")] string AttemptId,
-        [property: JsonPropertyName("salt")] string Salt,
-        [property: JsonPropertyName("b")] string B,
         [property: JsonPropertyName("device_id")] string DeviceId,
         [property: JsonPropertyName("cert_sha256")] string CertSha256,
-        [property: JsonPropertyName("remote_address")] string RemoteAddress);
+        [property: JsonPropertyName("remote_address")] string RemoteAddress,
+        [property: JsonPropertyName("round1")] PakeWire.Round1 Round1,
+        [property: JsonPropertyName("round2")] PakeWire.Round2 Round2);
 
-    /// <summary>Handshake step 2, manager → target: the proof, the manager's link address, and its sealed owner account if the target has none.</summary>
+    /// <summary>Handshake step 2, manager → target: round 2 and the key confirmation, the manager's link address, and its sealed owner account if the target has none.</summary>
     public sealed record HandshakeConfirm(
         [property: JsonPropertyName("attempt_id")] string? AttemptId,
-        [property: JsonPropertyName("a")] string? A,
-        [property: JsonPropertyName("m1")] string? M1,
-        [property: JsonPropertyName("manager_confirm")] string? ManagerConfirm,
+        [property: JsonPropertyName("round2")] PakeWire.Round2? Round2,
+        [property: JsonPropertyName("confirmation")] PakeWire.Round3? Confirmation,
         [property: JsonPropertyName("manager_remote_address")] string? ManagerRemoteAddress,
         [property: JsonPropertyName("sealed_owner")] string? SealedOwner);
 
-    /// <summary>Handshake step 2, target → manager: its proof that it derived the same keys.</summary>
-    public sealed record HandshakeAcceptance(
-        [property: JsonPropertyName("m2")] string M2,
-        [property: JsonPropertyName("target_confirm")] string TargetConfirm);
+    /// <summary>Handshake step 2, target → manager: its key confirmation.</summary>
+    public sealed record HandshakeAcceptance([property: JsonPropertyName("confirmation")] PakeWire.Round3? Confirmation);
 
     public sealed record UnlockResponse([property: JsonPropertyName("status")] string Status);
 
-    /// <summary>Bounds on the handshake's fields (a 3072-bit group element is 384 bytes; proofs are SHA-256 sized).</summary>
-    private const int MaxGroupElementBytes = 384;
-    private const int MaxProofBytes = 384;
+    /// <summary>Bound on the sealed owner account (a username and a password hash, encrypted).</summary>
     private const int MaxSealedOwnerBytes = 4096;
     
     public static IEndpointRouteBuilder MapDevicePairing(this IEndpointRouteBuilder routes)
@@ -157,17 +153,17 @@ public static class DevicePairingApi
             var local = (PeerDirectoryProtocol.LocalLink)await gateway.AskAsync(
                 PeerDirectoryProtocol.GetLocalLink.Instance, context.RequestAborted);
 
-            var challenge = await devices.PostAsync<HandshakeChallenge>(address!, "/api/devices/pair/request",
-                new HandshakeRequest(self.DeviceId, self.Name, self.CertSha256), null, context.RequestAborted);
-            if (challenge.DeviceId != info.DeviceId || challenge.CertSha256 != targetCert
-                || !TryBytes(challenge.Salt, 64, out var salt) || !TryBytes(challenge.B, MaxGroupElementBytes, out var b)
-                || !IsLinkAddress(challenge.RemoteAddress))
-                return Problems.Status(StatusCodes.Status502BadGateway, "Handshake failed", "the device's challenge is malformed or names another device");
-
             var pakeContext = new DevicePake.Context(self.DeviceId, info.DeviceId, self.CertSha256, targetCert);
             var initiator = new PakeInitiator(pakeContext, request.SetupCode!);
-            if (initiator.Answer(new DevicePake.Challenge(salt, b)) is not { } proof)
-                return Problems.Status(StatusCodes.Status502BadGateway, "Handshake failed", "the device's challenge is not a valid SRP value");
+            var challenge = await devices.PostAsync<HandshakeChallenge>(address!, "/api/devices/pair/request",
+                new HandshakeRequest(self.DeviceId, self.Name, self.CertSha256, PakeWire.From(initiator.Start())), null, context.RequestAborted);
+            if (challenge.DeviceId != info.DeviceId || challenge.CertSha256 != targetCert || !IsLinkAddress(challenge.RemoteAddress)
+                || PakeWire.Parse(challenge.Round1) is not { } targetRound1 || PakeWire.Parse(challenge.Round2) is not { } targetRound2)
+                return Problems.Status(StatusCodes.Status502BadGateway, "Handshake failed", "the device's answer is malformed or names another device");
+            // A relay that altered anything, or showed the device another certificate than ours, fails here or at the target.
+            if (initiator.Answer(targetRound1, targetRound2) is not { } answer)
+                return Problems.Status(StatusCodes.Status502BadGateway, "Handshake failed",
+                    "the device's key exchange values do not verify (altered in transit, or not the device this address showed)");
             var secret = initiator.DerivedSecret;
             var keys = PairKeys.Derive(secret, self.DeviceId, info.DeviceId);
 
@@ -191,8 +187,8 @@ public static class DevicePairingApi
             try
             {
                 acceptance = await devices.PostAsync<HandshakeAcceptance>(address, "/api/devices/pair/confirm",
-                    new HandshakeConfirm(challenge.AttemptId, Convert.ToBase64String(proof.A), Convert.ToBase64String(proof.M1),
-                        Convert.ToBase64String(proof.ManagerConfirm), local.RemoteAddress, sealedOwner),
+                    new HandshakeConfirm(challenge.AttemptId, PakeWire.From(answer.Round2), PakeWire.From(answer.Confirmation),
+                        local.RemoteAddress, sealedOwner),
                     null, context.RequestAborted);
             }
             catch (DeviceProtocolException e)
@@ -217,10 +213,9 @@ public static class DevicePairingApi
                     + "or is dropped if it never does"));
             }
 
-            if (!TryBytes(acceptance.M2, MaxProofBytes, out var m2) || !TryBytes(acceptance.TargetConfirm, MaxProofBytes, out var targetConfirm)
-                || initiator.Finish(new DevicePake.Acceptance(m2, targetConfirm)) is null)
+            if (PakeWire.Parse(acceptance.Confirmation) is not { } targetConfirmation || initiator.Finish(targetConfirmation) is null)
             {
-                // The target checked our proof, so it holds the right keys if it committed; only the link can tell.
+                // The target checked our confirmation, so it holds the right keys if it committed; only the link can tell.
                 return Problems.Status(StatusCodes.Status502BadGateway, "Handshake failed",
                     "the device's answer did not verify (altered in transit?); the pairing completes only if the device proves the keys over the link");
             }
@@ -268,16 +263,17 @@ public static class DevicePairingApi
         var rules = new FieldRules()
             .Require("manager_id", DeviceId.TryParse(request.ManagerId, out _), "the manager's device id")
             .Require("manager_name", request.ManagerName is { Length: > 0 and <= PeerDevice.MaxNameLength }, "1–64 characters")
-            .Require("manager_cert_sha256", IsFingerprint(request.ManagerCertSha256), "64 lowercase hex digits");
+            .Require("manager_cert_sha256", IsFingerprint(request.ManagerCertSha256), "64 lowercase hex digits")
+            .Require("round1", PakeWire.Parse(request.Round1) is not null, "the manager's first J-PAKE round");
         if (!rules.IsValid)
             return Problems.Invalid(rules.Errors);
 
-        var reply = await gateway.AskAsync(
-            new PeerPairingProtocol.Begin(request.ManagerId!, request.ManagerName!, request.ManagerCertSha256!), context.RequestAborted);
+        var reply = await gateway.AskAsync(new PeerPairingProtocol.Begin(request.ManagerId!, request.ManagerName!, request.ManagerCertSha256!,
+            PakeWire.Parse(request.Round1)!), context.RequestAborted);
         return reply switch
         {
-            PeerPairingProtocol.Challenged c => TypedResults.Ok(new HandshakeChallenge(c.AttemptId, Convert.ToBase64String(c.Challenge.Salt),
-                Convert.ToBase64String(c.Challenge.B), c.DeviceId, c.CertSha256, c.RemoteAddress)),
+            PeerPairingProtocol.Challenged c => TypedResults.Ok(new HandshakeChallenge(c.AttemptId, c.DeviceId, c.CertSha256, c.RemoteAddress,
+                PakeWire.From(c.Round1), PakeWire.From(c.Round2))),
             _ => HandshakeRefusal(reply),
         };
     }
@@ -288,23 +284,23 @@ public static class DevicePairingApi
         if (body.Problem is not null)
             return body.Problem;
         var c = body.Value!;
-        byte[] a = [], m1 = [], confirm = [], sealedOwner = [];
+        byte[] sealedOwner = [];
+        var round2 = PakeWire.Parse(c.Round2);
+        var confirmation = PakeWire.Parse(c.Confirmation);
         var rules = new FieldRules()
             .Require("attempt_id", c.AttemptId is { Length: 32 } id && id.All(char.IsAsciiHexDigitLower), "the attempt id from the challenge")
-            .Require("a", TryBytes(c.A, MaxGroupElementBytes, out a), $"base64, at most {MaxGroupElementBytes} bytes")
-            .Require("m1", TryBytes(c.M1, MaxProofBytes, out m1), $"base64, at most {MaxProofBytes} bytes")
-            .Require("manager_confirm", TryBytes(c.ManagerConfirm, MaxProofBytes, out confirm), $"base64, at most {MaxProofBytes} bytes")
+            .Require("round2", round2 is not null, "the manager's second J-PAKE round")
+            .Require("confirmation", confirmation is not null, "the manager's key confirmation")
             .Require("manager_remote_address", IsLinkAddress(c.ManagerRemoteAddress), "the manager's akka.ssl.tcp://abpa3@host:port address")
-            .Require("sealed_owner", c.SealedOwner is null || TryBytes(c.SealedOwner, MaxSealedOwnerBytes, out sealedOwner), "base64");
+            .Require("sealed_owner", c.SealedOwner is null || PakeWire.Bytes(c.SealedOwner, MaxSealedOwnerBytes, out sealedOwner), "base64");
         if (!rules.IsValid)
             return Problems.Invalid(rules.Errors);
 
-        var reply = await gateway.AskAsync(new PeerPairingProtocol.Confirm(c.AttemptId!, new DevicePake.Proof(a, m1, confirm),
+        var reply = await gateway.AskAsync(new PeerPairingProtocol.Confirm(c.AttemptId!, round2!, confirmation!,
             c.ManagerRemoteAddress!, c.SealedOwner is null ? null : sealedOwner), context.RequestAborted);
         return reply switch
         {
-            PeerPairingProtocol.Accepted accepted => TypedResults.Ok(new HandshakeAcceptance(
-                Convert.ToBase64String(accepted.Acceptance.M2), Convert.ToBase64String(accepted.Acceptance.TargetConfirm))),
+            PeerPairingProtocol.Accepted accepted => TypedResults.Ok(new HandshakeAcceptance(PakeWire.From(accepted.Confirmation))),
             PeerPairingProtocol.WrongCode wrong => Problems.Forbidden(wrong.AttemptsLeft > 0
                 ? $"wrong setup code; {wrong.AttemptsLeft} more wrong code{(wrong.AttemptsLeft == 1 ? "" : "s")} lock pairing"
                 : "wrong setup code; pairing is now locked until the device's owner unlocks it or the device restarts"),
@@ -318,6 +314,8 @@ public static class DevicePairingApi
         PairingReplies.Refused { Reason: RefusalReason.PairingLocked } r => Problems.Status(StatusCodes.Status409Conflict, "Pairing locked", r.Message),
         PairingReplies.Refused { Reason: RefusalReason.Busy } r => Problems.Status(StatusCodes.Status429TooManyRequests, "Too many requests", r.Message),
         PairingReplies.Refused { Reason: RefusalReason.AttemptExpired } r => Problems.Status(StatusCodes.Status410Gone, "Attempt expired", r.Message),
+        PairingReplies.Refused { Reason: RefusalReason.InvalidHandshake } r =>
+            Problems.Invalid(new Dictionary<string, string[]> { ["round1"] = [r.Message] }),
         PairingReplies.Refused { Reason: RefusalReason.InvalidAccount } r =>
             Problems.Invalid(new Dictionary<string, string[]> { ["sealed_owner"] = [r.Message] }),
         PairingReplies.Refused r => Problems.Conflict(r.Message),
@@ -329,19 +327,4 @@ public static class DevicePairingApi
 
     private static bool IsLinkAddress(string? text) => PeerAddress.IsLinkAddress(text);
 
-    private static bool TryBytes(string? base64, int maxBytes, out byte[] bytes)
-    {
-        bytes = [];
-        if (base64 is null || base64.Length == 0 || base64.Length > (maxBytes + 2) / 3 * 4)
-            return false;
-        try
-        {
-            bytes = Convert.FromBase64String(base64);
-            return bytes.Length is > 0 && bytes.Length <= maxBytes;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
 }

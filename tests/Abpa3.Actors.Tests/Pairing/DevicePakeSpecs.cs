@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Abpa3.Actors.Pairing;
 
@@ -8,27 +9,48 @@ public class DevicePakeSpecs
 {
     private const string Code = "40193857";
     private static readonly DevicePake.Context Real = new("manager-1", "sensor-1", new string('a', 64), new string('b', 64));
-    private static readonly DevicePake.Verifier Verifier = DevicePake.MakeVerifier("sensor-1", Code);
+
+    private sealed record Tamper(
+        Func<DevicePake.Round1, DevicePake.Round1>? ManagerRound1 = null,
+        Func<DevicePake.Round1, DevicePake.Round1>? TargetRound1 = null,
+        Func<DevicePake.Round2, DevicePake.Round2>? TargetRound2 = null,
+        Func<DevicePake.Round2, DevicePake.Round2>? ManagerRound2 = null,
+        Func<DevicePake.Round3, DevicePake.Round3>? ManagerConfirmation = null,
+        Func<DevicePake.Round3, DevicePake.Round3>? TargetConfirmation = null);
 
     private static (byte[]? ManagerSecret, byte[]? TargetSecret, List<byte[]> Wire) Run(
-        string code, DevicePake.Context managerView, DevicePake.Context targetView,
-        Func<DevicePake.Proof, DevicePake.Proof>? relay = null)
+        string managerCode, DevicePake.Context managerView, DevicePake.Context targetView, Tamper? tamper = null, string targetCode = Code)
     {
+        tamper ??= new Tamper();
         var wire = new List<byte[]>();
-        var target = new PakeResponder(Verifier, targetView);
-        var manager = new PakeInitiator(managerView, code);
-        var challenge = target.Challenge();
-        wire.AddRange([challenge.Salt, challenge.B]);
-        var proof = manager.Answer(challenge);
-        if (proof is null)
+        var manager = new PakeInitiator(managerView, managerCode);
+        var target = new PakeResponder(targetView, targetCode);
+        var m1 = Apply(tamper.ManagerRound1, manager.Start());
+        wire.AddRange([m1.Gx1, m1.Gx2, .. m1.ProofX1, .. m1.ProofX2]);
+        if (target.Respond(m1) is not { } t)
             return (null, null, wire);
-        proof = relay?.Invoke(proof) ?? proof;
-        wire.AddRange([proof.A, proof.M1, proof.ManagerConfirm]);
-        var accepted = target.Accept(proof);
-        if (accepted is null)
+        var t1 = Apply(tamper.TargetRound1, t.Round1);
+        var t2 = Apply(tamper.TargetRound2, t.Round2);
+        wire.AddRange([t1.Gx1, t1.Gx2, .. t1.ProofX1, .. t1.ProofX2, t2.A, .. t2.ProofX2s]);
+        if (manager.Answer(t1, t2) is not { } answer)
             return (null, null, wire);
-        wire.AddRange([accepted.Value.Acceptance.M2, accepted.Value.Acceptance.TargetConfirm]);
-        return (manager.Finish(accepted.Value.Acceptance), accepted.Value.Secret, wire);
+        var m2 = Apply(tamper.ManagerRound2, answer.Round2);
+        var m3 = Apply(tamper.ManagerConfirmation, answer.Confirmation);
+        wire.AddRange([m2.A, .. m2.ProofX2s, m3.MacTag]);
+        if (target.Accept(m2, m3) is not { } accepted)
+            return (null, null, wire);
+        var t3 = Apply(tamper.TargetConfirmation, accepted.Confirmation);
+        wire.Add(t3.MacTag);
+        return (manager.Finish(t3), accepted.Secret, wire);
+    }
+
+    private static T Apply<T>(Func<T, T>? change, T value) => change is null ? value : change(value);
+
+    private static byte[] Flip(byte[] bytes)
+    {
+        var copy = (byte[])bytes.Clone();
+        copy[^1] ^= 1;
+        return copy;
     }
 
     [Fact]
@@ -62,19 +84,39 @@ public class DevicePakeSpecs
     }
 
     [Fact]
-    public void A_relay_that_alters_the_exchange_gets_no_pairing()
+    public void A_relay_that_alters_any_round_gets_no_pairing()
     {
-        static byte[] Flip(byte[] bytes)
+        Tamper[] tampers =
+        [
+            new(ManagerRound1: r => r with { Gx1 = Flip(r.Gx1) }),
+            new(ManagerRound1: r => r with { ProofX2 = [Flip(r.ProofX2[0]), .. r.ProofX2[1..]] }),
+            new(TargetRound1: r => r with { Gx2 = Flip(r.Gx2) }),
+            new(TargetRound2: r => r with { A = Flip(r.A) }),
+            new(ManagerRound2: r => r with { A = Flip(r.A) }),
+            new(ManagerRound2: r => r with { ProofX2s = [.. r.ProofX2s[..^1], Flip(r.ProofX2s[^1])] }),
+            new(ManagerConfirmation: r => r with { MacTag = Flip(r.MacTag) }),
+            new(ManagerRound1: r => r with { Gx2 = [1] }), // g^x2 = 1 would make the key independent of x2
+        ];
+        foreach (var tamper in tampers)
         {
-            var copy = (byte[])bytes.Clone();
-            copy[^1] ^= 1;
-            return copy;
+            var (manager, target, _) = Run(Code, Real, Real, tamper);
+            Assert.Null(target);
+            Assert.Null(manager);
         }
+        // An altered last message leaves the target paired and the manager not: the manager keeps the
+        // pairing pending, and the link settles it (the target proves the keys it holds).
+        Assert.Null(Run(Code, Real, Real, new Tamper(TargetConfirmation: r => r with { MacTag = Flip(r.MacTag) })).ManagerSecret);
+    }
 
-        Assert.Null(Run(Code, Real, Real, p => p with { A = Flip(p.A) }).TargetSecret);
-        Assert.Null(Run(Code, Real, Real, p => p with { M1 = Flip(p.M1) }).TargetSecret);
-        Assert.Null(Run(Code, Real, Real, p => p with { ManagerConfirm = Flip(p.ManagerConfirm) }).TargetSecret);
-        Assert.Null(Run(Code, Real, Real, p => p with { A = new byte[384] }).TargetSecret); // A = 0 mod N
+    [Fact]
+    public void An_impostor_posing_as_the_target_learns_nothing_to_test_guesses_against()
+    {
+        // The impostor runs the target's side with a guessed code. J-PAKE is balanced: the manager's
+        // confirmation fails for the impostor exactly as a wrong code does, and what it saw depends on the
+        // manager's secret exponents, not only on the code, so it cannot replay guesses offline.
+        var (manager, impostor, _) = Run(Code, Real, Real, targetCode: "12345678");
+        Assert.Null(manager);
+        Assert.Null(impostor);
     }
 
     [Fact]
@@ -84,8 +126,19 @@ public class DevicePakeSpecs
         var captured = wire.SelectMany(b => b).ToArray();
 
         Assert.Equal(-1, IndexOf(captured, Encoding.UTF8.GetBytes(Code)));
+        Assert.Equal(-1, IndexOf(captured, Encoding.Unicode.GetBytes(Code)));
         Assert.Equal(-1, IndexOf(captured, secret!));
-        Assert.Equal(-1, IndexOf(captured, Verifier.Value[..32]));
+        Assert.Equal(-1, IndexOf(captured, secret![..8]));
+    }
+
+    [Fact]
+    public void Foreign_participants_are_refused_before_any_work()
+    {
+        var manager = new PakeInitiator(Real, Code);
+        var target = new PakeResponder(Real, Code);
+        var round1 = manager.Start();
+        Assert.Null(target.Respond(round1 with { ParticipantId = "manager|someone-else|" + new string('a', 64) }));
+        Assert.Null(target.Respond(round1 with { Gx1 = new byte[400] }));
     }
 
     private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
