@@ -175,6 +175,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapPairing();
         app.MapDevicePairing();
         app.MapSensor();
+        app.MapMetrics();
         app.MapSyncSocket();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }

@@ -77,6 +77,11 @@ public sealed class PeerPairingSpecs : IAsyncLifetime
         Assert.True(managerCounters.Accepted > 0 && sensorCounters.Accepted > 0, $"{managerCounters} / {sensorCounters}");
         // The target starts its side of the link as soon as it has committed, which can be a moment before the
         // manager has its proxy: such a heartbeat is dropped as from an unknown sender. Nothing else may be dropped.
+        var metrics = await (await _manager.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        Assert.Contains("abpa3_peers{presence=\"online\"} 1", metrics);
+        Assert.Matches(@"abpa3_peer_envelopes_total\{result=""accepted""\} [1-9]", metrics);
+        Assert.Contains("abpa3_peer_envelopes_total{result=\"bad_mac\"} 0", metrics);
+        Assert.DoesNotContain(_sensor.Node.Identity.DeviceId.Value, metrics);
         foreach (var counters in new[] { managerCounters, sensorCounters })
             Assert.Equal((0L, 0L, 0L, 0L, 0L, 0L), (counters.Malformed, counters.NotForUs, counters.BadMac, counters.Stale, counters.Replayed, counters.BadPayload));
     }
