@@ -37,7 +37,11 @@ public sealed class MeshNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly IDisposable _dataDirectoryLock;
+    private ActorSystem? _system;
     private bool _disposed;
+
+    /// <summary>How long a stopping node waits for its actors (and their journal writes) to finish.</summary>
+    private static readonly TimeSpan ActorSystemStopTimeout = TimeSpan.FromSeconds(10);
 
     private MeshNode(WebApplication app, IDisposable dataDirectoryLock, NodeSettings settings, NodeIdentity identity)
     {
@@ -184,11 +188,12 @@ public sealed class MeshNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _app.StartAsync(cancellationToken);
+        _system = Services.GetRequiredService<ActorSystem>();
         var info = (DeviceMessages.DeviceInfo)await Services.GetRequiredService<DeviceGateway>()
             .AskAsync(DeviceMessages.GetDeviceInfo.Instance, cancellationToken);
         LifecycleAtStart = info.Lifecycle;
         HttpUrl = ResolveHttpUrl();
-        RemoteAddress = NodeActors.RemoteAddress(Services.GetRequiredService<ActorSystem>());
+        RemoteAddress = NodeActors.RemoteAddress(_system);
     }
 
     /// <summary>Completes when the node is asked to stop (SIGINT or SIGTERM).</summary>
@@ -203,6 +208,18 @@ public sealed class MeshNode : IAsyncDisposable
         try
         {
             await _app.StopAsync();
+            // Coordinated shutdown leaves the actor system running (hocon/akka.hocon says why): the node ends it here.
+            if (_system is not null)
+            {
+                try
+                {
+                    await _system.Terminate().WaitAsync(ActorSystemStopTimeout);
+                }
+                catch (TimeoutException)
+                {
+                    // Disposing the services below waits for the rest.
+                }
+            }
         }
         finally
         {

@@ -20,6 +20,15 @@ public sealed class Https : IDisposable
 
     public string? ServedCertSha256 { get; private set; }
 
+    /// <summary>The bearer token sent with every request from now on (null: none).</summary>
+    public string? AccessToken
+    {
+        get => _client.DefaultRequestHeaders.Authorization?.Parameter;
+        set => _client.DefaultRequestHeaders.Authorization = value is null ? null : new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", value);
+    }
+
+    public Task<HttpResponseMessage> DeleteAsync(string path) => _client.DeleteAsync(path);
+
     public async Task<JsonObject> GetJsonAsync(string path) =>
         JsonNode.Parse(await _client.GetStringAsync(path))!.AsObject();
 

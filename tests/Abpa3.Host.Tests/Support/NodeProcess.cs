@@ -1,9 +1,36 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Abpa3.Host.Tests.Support;
+
+/// <summary>The two ports a node listens on, fixed up front so a restarted node comes back where it was.</summary>
+public sealed record NodePorts(int Http, int Remote)
+{
+    /// <summary>
+    /// Two distinct free loopback ports: each is bound to port 0 and released again. Another process could take one
+    /// in between (or while the node is down for a restart); among some 28,000 ephemeral ports that is rare.
+    /// </summary>
+    public static NodePorts Free()
+    {
+        var http = new TcpListener(IPAddress.Loopback, 0);
+        var remote = new TcpListener(IPAddress.Loopback, 0);
+        http.Start();
+        remote.Start();
+        try
+        {
+            return new NodePorts(((IPEndPoint)http.LocalEndpoint).Port, ((IPEndPoint)remote.LocalEndpoint).Port);
+        }
+        finally
+        {
+            http.Stop();
+            remote.Stop();
+        }
+    }
+}
 
 /// <summary>
 /// The built node (<c>Abpa3.Host.dll</c>) as a separate process, as an owner runs it: options on the
@@ -16,7 +43,16 @@ public sealed partial class NodeProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private readonly TaskCompletionSource<Match> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private NodeProcess(Process process) => _process = process;
+    private NodeProcess(Process process, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment)
+    {
+        _process = process;
+        Arguments = args;
+        EnvironmentVariables = environment;
+    }
+
+    /// <summary>The command line and the <c>ABPA3__</c> environment it was started with, so it can be started again the same way.</summary>
+    public IReadOnlyList<string> Arguments { get; }
+    public IReadOnlyDictionary<string, string>? EnvironmentVariables { get; }
 
     public IReadOnlyCollection<string> Output => _output;
     public int Pid => _process.Id;
@@ -28,19 +64,47 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     /// <summary>Starts a node and returns once it printed its ready line.</summary>
     public static async Task<NodeProcess> StartAsync(string dataDir, IEnumerable<string>? extraArgs = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null) =>
+        await StartAsync(dataDir, new NodePorts(0, 0), extraArgs, environment);
+
+    /// <summary>Starts a node on the given ports (0 = any) and returns once it printed its ready line.</summary>
+    public static async Task<NodeProcess> StartAsync(string dataDir, NodePorts ports, IEnumerable<string>? extraArgs = null,
+        IReadOnlyDictionary<string, string>? environment = null) =>
+        await WhenReadyAsync(Launch(["--data-dir", dataDir, "--bind", "127.0.0.1", "--http-port", ports.Http.ToString(),
+            "--remote-port", ports.Remote.ToString(), .. extraArgs ?? []], environment));
+
+    /// <summary>
+    /// Starts this node again (after it exited or was killed) with the same command line, so the same data directory
+    /// and ports; with <paramref name="environment"/> instead of the original environment when given.
+    /// </summary>
+    public async Task<NodeProcess> RestartAsync(IReadOnlyDictionary<string, string>? environment = null)
     {
-        var node = Launch(["--data-dir", dataDir, "--bind", "127.0.0.1", "--http-port", "0", "--remote-port", "0", .. extraArgs ?? []], environment);
-        var ready = await node._ready.Task.WaitAsync(ReadyTimeout);
-        node.DeviceId = ready.Groups["id"].Value;
-        node.HttpUrl = new Uri(ready.Groups["http"].Value);
-        node.RemoteAddress = ready.Groups["remote"].Value;
-        return node;
+        if (!_process.HasExited)
+            throw new InvalidOperationException($"node {Pid} is still running; stop it before starting it again");
+        return await WhenReadyAsync(Launch(Arguments, environment ?? EnvironmentVariables));
+    }
+
+    private static async Task<NodeProcess> WhenReadyAsync(NodeProcess node)
+    {
+        try
+        {
+            var ready = await node._ready.Task.WaitAsync(ReadyTimeout);
+            node.DeviceId = ready.Groups["id"].Value;
+            node.HttpUrl = new Uri(ready.Groups["http"].Value);
+            node.RemoteAddress = ready.Groups["remote"].Value;
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Starts the node with exactly these arguments (for option errors and --help).</summary>
-    public static NodeProcess Launch(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static NodeProcess Launch(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var args = arguments.ToList();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -57,7 +121,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
             start.Environment[key] = value;
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var node = new NodeProcess(process);
+        var node = new NodeProcess(process, args, environment);
         process.OutputDataReceived += (_, e) => node.OnLine(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => node.OnLine(e.Data, isError: true);
         process.Start();
@@ -80,16 +144,33 @@ public sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM, as a service manager does, and waits for the exit code.</summary>
     public async Task<int> TerminateAsync()
     {
-        if (kill(_process.Id, SIGTERM) != 0)
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: {Marshal.GetLastPInvokeError()}");
+        Signal(SIGTERM);
         return await WaitForExitAsync(TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>kill -9: no chance to flush anything.</summary>
+    /// <summary>kill -9 (SIGKILL, sent with libc <c>kill</c>): no chance to flush anything. Returns once the process is gone.</summary>
     public async Task KillAsync()
     {
-        _process.Kill(entireProcessTree: true);
+        if (!_process.HasExited)
+            Signal(SIGKILL);
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGSTOP: the process is frozen (no thread runs, sockets stay open), as a suspended laptop or a debugger would.</summary>
+    public void Suspend() => Signal(SIGSTOP);
+
+    /// <summary>SIGCONT: a suspended process runs on from where it was.</summary>
+    public void Resume() => Signal(SIGCONT);
+
+    private void Signal(int signal)
+    {
+        // `dotnet Abpa3.Host.dll` runs the node in the muxer's own process (no child), so this pid is the node's.
+        if (kill(_process.Id, signal) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (!(errno == ESRCH && _process.HasExited))
+                throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {errno}");
+        }
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
@@ -99,6 +180,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Kills the node if it still runs (a suspended one too: SIGKILL needs no SIGCONT).</summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -123,7 +205,12 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException("build the solution first", path);
     }
 
+    private const int SIGKILL = 9;
     private const int SIGTERM = 15;
+    // Linux numbering (x86-64 and arm64).
+    private const int SIGCONT = 18;
+    private const int SIGSTOP = 19;
+    private const int ESRCH = 3;
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
