@@ -70,7 +70,10 @@ public sealed class ActorNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var system = System;
         await _host.StopAsync();
+        // Coordinated shutdown leaves the actor system running (hocon/akka.hocon); the node ends it, as MeshNode does.
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
         _host.Dispose();
         SqliteJournal.Flush();
     }
