@@ -8,6 +8,7 @@ using Abpa3.Actors.Pairing;
 using Abpa3.Actors.Peers;
 using Abpa3.Actors.Persistence;
 using Abpa3.Actors.Remoting;
+using Abpa3.Actors.Scans;
 using Abpa3.Actors.Sensor;
 using Abpa3.Actors.Serialization;
 using Abpa3.Actors.Sync;
@@ -28,7 +29,7 @@ public static class NodeActors
             .WithPeerRemoting(identity, pins, settings.Bind, settings.RemotePort)
             .AddDeviceSupervisor(identity, DeviceSettings.FromConfig(config), PairingSettings.FromConfig(config),
                 PeerLinkSettings.FromConfig(config), counters, pins, DevicePairingSettings.FromConfig(config),
-                SensorSettings.FromConfig(config), clock)
+                SensorSettings.FromConfig(config), ScanSettings.FromConfig(config), clock)
             .AddSync(SyncSettings.FromConfig(config), clock);
 
     /// <summary>The address peers reach this node's actor system at (with the real port when 0 was configured).</summary>

@@ -180,6 +180,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapDevicePairing();
         app.MapSensor();
         app.MapMetrics();
+        app.MapScans();
         app.MapSyncSocket();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }

@@ -5,6 +5,7 @@ using Abpa3.Actors.Identity;
 using Abpa3.Actors.Pairing;
 using Abpa3.Actors.Peers;
 using Abpa3.Actors.Remoting;
+using Abpa3.Actors.Scans;
 using Abpa3.Actors.Sensor;
 using static Abpa3.Actors.Device.DeviceMessages;
 using static Abpa3.Actors.Pairing.PairingQueries;
@@ -16,23 +17,35 @@ namespace Abpa3.Actors.Device;
 /// pairing coordinator (restarted with backoff if its journal fails) and routes the edge's requests.
 /// Requests that arrive before the coordinator has recovered wait in the stash.
 /// </summary>
-public sealed class DeviceSupervisor : ReceiveActor, IWithStash
+public sealed class DeviceSupervisor : ReceiveActor, IWithStash, IWithTimers
 {
+    private sealed class ManagerGraceExpired
+    {
+        public static readonly ManagerGraceExpired Instance = new();
+        private ManagerGraceExpired() { }
+    }
+
     private readonly NodeIdentity _identity;
     private readonly DeviceSettings _settings;
     private readonly IActorRef _pairing;
     private readonly IActorRef _peers;
     private readonly IActorRef _peerPairing;
     private readonly IActorRef _sensor;
+    private readonly IActorRef _scans;
     private DeviceLifecycle _lifecycle = DeviceLifecycle.Initial;
+    private readonly TimeSpan _managerGracePeriod;
     private int _wrongSetupCodes;
+    /// <summary>A paired sensor whose manager has been away longer than the grace period is standalone (not journaled: it ends when the manager is heard).</summary>
+    private bool _managerAway;
+    private bool _managerOnline;
     private int _stashed;
 
     public DeviceSupervisor(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, PeerLink peerLink,
-        DevicePairingSettings devicePairing, SensorSettings sensorSettings, TimeProvider clock)
+        DevicePairingSettings devicePairing, SensorSettings sensorSettings, ScanSettings scanSettings, TimeProvider clock)
     {
         _identity = identity;
         _settings = settings;
+        _managerGracePeriod = sensorSettings.ManagerGracePeriod;
         var coordinator = PairingCoordinator.Props(identity.DeviceId, pairingSettings, Self, clock);
         _pairing = Context.ActorOf(
             BackoffSupervisor.Props(Backoff.OnStop(
@@ -43,11 +56,35 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
             PeerDirectory.Name);
         _peerPairing = Context.ActorOf(
             PeerPairingResponder.Props(identity, devicePairing, peerLink.Local.RemoteAddress, _pairing, clock), "peer-pairing");
-        _sensor = Context.ActorOf(SensorActor.Props(sensorSettings.CreateDriver(), sensorSettings, clock), "sensor");
+        var driver = sensorSettings.CreateDriver();
+        _sensor = Context.ActorOf(SensorActor.Props(driver, sensorSettings, clock), "sensor");
+        // Segment work for this device's manager, and scans this device runs as a manager; each is idle
+        // unless the device has that role, and both answer only to authenticated peers.
+        Context.ActorOf(SegmentWorker.Props(identity.DeviceId.Value, driver, sensorSettings, _peers, clock), "segments");
+        _scans = Context.ActorOf(ScanCoordinator.Props(identity.DeviceId.Value, _peers, scanSettings, clock), "scans");
         Recovering();
     }
 
     public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(PeerProxyProtocol.PresenceChanged));
+
+    /// <summary>The lifecycle as the world should see it: a paired sensor whose manager stayed away is standalone.</summary>
+    private DeviceLifecycle Reported => _managerAway ? _lifecycle.ManagerUnreachable().Next ?? _lifecycle : _lifecycle;
+
+    /// <summary>A sensor starts counting the grace period whenever its manager is not (yet) heard.</summary>
+    private void WatchManager()
+    {
+        if (_lifecycle.Role == DeviceRole.Sensor && !_managerOnline && !_managerAway)
+            Timers.StartSingleTimer(nameof(ManagerGraceExpired), ManagerGraceExpired.Instance, _managerGracePeriod);
+        if (_lifecycle.Role != DeviceRole.Sensor)
+        {
+            Timers.Cancel(nameof(ManagerGraceExpired));
+            _managerAway = false;
+        }
+    }
 
     protected override SupervisorStrategy SupervisorStrategy() => KillProof.Strategy;
 
@@ -56,6 +93,7 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
         Receive<LifecycleChanged>(changed =>
         {
             _lifecycle = changed.Lifecycle;
+            WatchManager();
             Become(Ready);
             Stash.UnstashAll();
             _stashed = 0;
@@ -75,9 +113,31 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
 
     private void Ready()
     {
-        Receive<LifecycleChanged>(changed => _lifecycle = changed.Lifecycle);
+        Receive<LifecycleChanged>(changed =>
+        {
+            _lifecycle = changed.Lifecycle;
+            WatchManager();
+        });
+        Receive<PeerProxyProtocol.PresenceChanged>(presence =>
+        {
+            if (presence.DeviceId != _lifecycle.ManagerDeviceId?.Value)
+                return;
+            _managerOnline = presence.Online;
+            if (presence.Online)
+            {
+                Timers.Cancel(nameof(ManagerGraceExpired));
+                _managerAway = false;
+            }
+            else
+                WatchManager();
+        });
+        Receive<ManagerGraceExpired>(_ =>
+        {
+            if (_lifecycle.Role == DeviceRole.Sensor && !_managerOnline)
+                _managerAway = true;
+        });
         Receive<GetDeviceInfo>(_ => Sender.Tell(new DeviceInfo(
-            _identity.DeviceId.Value, _identity.SerialNumber, _identity.Name, _identity.CertSha256, _lifecycle)));
+            _identity.DeviceId.Value, _identity.SerialNumber, _identity.Name, _identity.CertSha256, Reported)));
         Receive<CheckSetupCode>(check =>
         {
             if (RefuseSetup(check.SetupCode) is { } refusal)
@@ -110,6 +170,7 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
         Receive<IPeerPairingRequest>(request => _peerPairing.Forward(request));
         Receive<SensorProtocol.StartScan>(start => _sensor.Forward(start));
         Receive<SensorProtocol.GetStatus>(status => _sensor.Forward(status));
+        Receive<IScanRequest>(request => _scans.Forward(request));
     }
 
     /// <summary>
@@ -131,8 +192,8 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash
     }
 
     public static Props Props(NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings, PeerLink peerLink,
-        DevicePairingSettings devicePairing, SensorSettings sensorSettings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, peerLink, devicePairing, sensorSettings, clock));
+        DevicePairingSettings devicePairing, SensorSettings sensorSettings, ScanSettings scanSettings, TimeProvider clock) =>
+        Akka.Actor.Props.Create(() => new DeviceSupervisor(identity, settings, pairingSettings, peerLink, devicePairing, sensorSettings, scanSettings, clock));
 }
 
 /// <summary>What the peer directory needs from the composition: this node's link identity, the timings, the shared counters and pins.</summary>
@@ -144,12 +205,12 @@ public static class DeviceSupervisorRegistration
     public static AkkaConfigurationBuilder AddDeviceSupervisor(
         this AkkaConfigurationBuilder builder, NodeIdentity identity, DeviceSettings settings, PairingSettings pairingSettings,
         PeerLinkSettings peerSettings, PeerLinkCounters counters, PeerCertificatePins pins, DevicePairingSettings devicePairing,
-        SensorSettings sensorSettings, TimeProvider clock) =>
+        SensorSettings sensorSettings, ScanSettings scanSettings, TimeProvider clock) =>
         builder.WithActors((system, registry) =>
         {
             var local = new PeerDirectoryProtocol.LocalLink(identity.DeviceId.Value, NodeActors.RemoteAddress(system));
             registry.Register<DeviceSupervisor>(system.ActorOf(
-                DeviceSupervisor.Props(identity, settings, pairingSettings, new PeerLink(local, peerSettings, counters, pins), devicePairing, sensorSettings, clock),
+                DeviceSupervisor.Props(identity, settings, pairingSettings, new PeerLink(local, peerSettings, counters, pins), devicePairing, sensorSettings, scanSettings, clock),
                 "device"));
         });
 }

@@ -32,23 +32,15 @@ public static class PeerPayloadCodec
         ["peer.heartbeat.v1"] = typeof(PeerPayloads.Heartbeat),
         ["peer.ping.v1"] = typeof(PeerPayloads.Ping),
         ["peer.pong.v1"] = typeof(PeerPayloads.Pong),
+        ["scan.run-segment.v1"] = typeof(Scans.ScanPayloads.RunSegment),
+        ["scan.segment-result.v1"] = typeof(Scans.ScanPayloads.SegmentResult),
+        ["scan.segment-ack.v1"] = typeof(Scans.ScanPayloads.SegmentAck),
+        ["scan.cancel.v1"] = typeof(Scans.ScanPayloads.CancelScan),
     };
 
     private static readonly Dictionary<Type, string> ManifestsByType = TypesByManifest.ToDictionary(p => p.Value, p => p.Key);
 
     public static IEnumerable<Type> KnownTypes => ManifestsByType.Keys;
-
-    /// <summary>Lets later capabilities (scans) add their payloads at start; a manifest is never bound twice.</summary>
-    public static void Register(string manifest, Type type)
-    {
-        lock (TypesByManifest)
-        {
-            if (TypesByManifest.TryGetValue(manifest, out var bound) && bound != type)
-                throw new InvalidOperationException($"manifest {manifest} is already bound to {bound.Name}");
-            TypesByManifest[manifest] = type;
-            ManifestsByType[type] = manifest;
-        }
-    }
 
     public static (string Manifest, byte[] Bytes) Encode(IPeerPayload payload) =>
         ManifestsByType.TryGetValue(payload.GetType(), out var manifest)

@@ -28,7 +28,7 @@ public static class PeerProxyProtocol
     public sealed record RequestChecked(RequestVerdict Verdict, PeerDevice? Peer);
 
     /// <summary>An authenticated payload from a peer, for the local actors that handle it.</summary>
-    public sealed record Received(string DeviceId, IPeerPayload Payload);
+    public sealed record Received(string DeviceId, PeerRole Role, IPeerPayload Payload);
 
     /// <summary>From the directory: the peer's record changed, its keys did not.</summary>
     public sealed record Updated(PeerDevice Peer);
@@ -209,7 +209,7 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
             case PeerPayloads.Pong:
                 break;
             default:
-                Context.System.EventStream.Publish(new PeerProxyProtocol.Received(_peer.DeviceId, payload));
+                Context.System.EventStream.Publish(new PeerProxyProtocol.Received(_peer.DeviceId, _peer.Role, payload));
                 break;
         }
     }

@@ -16,10 +16,23 @@ public sealed record ScanParameters(int Width, int Height, int Segments, long Se
     public const double DefaultRowsPerSecond = 200;
     public const int MaxSide = 1024;
     public const double MaxRowsPerSecond = 100_000;
+    /// <summary>Samples one segment may hold: its result must fit one signed envelope on the peer link.</summary>
+    public const int MaxSegmentSamples = 128 * 1024;
 
     public static readonly ScanParameters Default = new(DefaultWidth, DefaultHeight, DefaultSegments, DefaultSeed, DefaultRowsPerSecond);
 
     public long TotalBytes => (long)Width * Height;
+
+    /// <summary>The same ranges <see cref="Parse"/> enforces, for parameters that arrive already typed (from a peer, or the journal).</summary>
+    public bool IsValid() =>
+        Width is >= 1 and <= MaxSide && Height is >= 1 and <= MaxSide && Segments >= 1 && Segments <= Height
+        && RowsPerSecond > 0 && RowsPerSecond <= MaxRowsPerSecond && (long)Width * ((Height + Segments - 1) / Segments) <= MaxSegmentSamples;
+
+    public int SegmentBytes(int segment)
+    {
+        var (start, end) = SegmentRows(segment);
+        return (end - start) * Width;
+    }
 
     /// <summary>Rows [start, end) of a segment: the grid's rows split as evenly as possible.</summary>
     public (int Start, int End) SegmentRows(int segment) =>
@@ -52,6 +65,8 @@ public sealed record ScanParameters(int Width, int Height, int Segments, long Se
                 errors[property.Name] = ["not a scan parameter"];
         if (errors.Count == 0 && segments > height)
             errors["segments"] = ["at most one segment per row"];
+        if (errors.Count == 0 && (long)width * ((height + segments - 1) / segments) > MaxSegmentSamples)
+            errors["segments"] = [$"a segment may hold at most {MaxSegmentSamples} samples (width × rows); use more segments"];
         return errors.Count == 0 ? new ScanParameters(width, height, segments, seed, rate) : null;
     }
 

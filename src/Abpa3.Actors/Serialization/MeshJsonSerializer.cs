@@ -33,6 +33,17 @@ public sealed class MeshJsonSerializer : SerializerWithStringManifest
         ["pairing.peer-seen.v1"] = typeof(PairingEvents.PeerSeen),
         ["pairing.peer-moved.v1"] = typeof(PairingEvents.PeerMoved),
         ["pairing.snapshot.v1"] = typeof(PairingSnapshot),
+        ["scan.created.v1"] = typeof(Scans.ScanEvents.ScanCreated),
+        ["scan.started.v1"] = typeof(Scans.ScanEvents.ScanStarted),
+        ["scan.segment-assigned.v1"] = typeof(Scans.ScanEvents.SegmentAssigned),
+        ["scan.segment-unassigned.v1"] = typeof(Scans.ScanEvents.SegmentUnassigned),
+        ["scan.segment-completed.v1"] = typeof(Scans.ScanEvents.SegmentCompleted),
+        ["scan.completed.v1"] = typeof(Scans.ScanEvents.ScanCompleted),
+        ["scan.cancelled.v1"] = typeof(Scans.ScanEvents.ScanCancelled),
+        ["sensor.segment-produced.v1"] = typeof(Sensor.SegmentWorkerEvents.SegmentProduced),
+        ["sensor.segment-acknowledged.v1"] = typeof(Sensor.SegmentWorkerEvents.SegmentAcknowledged),
+        ["sensor.scan-dropped.v1"] = typeof(Sensor.SegmentWorkerEvents.ScanDropped),
+        ["sensor.outbox-snapshot.v1"] = typeof(Sensor.SegmentWorkerEvents.OutboxSnapshot),
     };
 
     private static readonly IReadOnlyDictionary<Type, string> ManifestsByType =

@@ -124,6 +124,18 @@ public sealed class SyncHub : ReceiveActor
             kind = "peer",
             last_seen = presence.LastSeen,
         })));
+        Receive<Scans.ScanProtocol.ScanChanged>(changed => Append(SyncTopics.Scans, "node", JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            change = changed.Change,
+            scan_id = changed.State.ScanId,
+            state = Scans.ScanViews.Describe(changed.State, changed.Paused),
+            progress = changed.State.Progress,
+            segments_done = changed.State.DoneCount,
+            segments_total = changed.State.Segments.Length,
+            segment = changed.Segment,
+            sensor = changed.Sensor,
+            from = changed.From,
+        })));
         Receive<SessionRegistryProtocol.PresenceChanged>(presence => Append(SyncTopics.Devices, "node", JsonSerializer.SerializeToUtf8Bytes(new
         {
             change = presence.Online ? "online" : "offline",
@@ -144,6 +156,7 @@ public sealed class SyncHub : ReceiveActor
         Context.System.EventStream.Subscribe(Self, typeof(SessionRegistryProtocol.PresenceChanged));
         Context.System.EventStream.Subscribe(Self, typeof(PairingQueries.PeerRegistryChanged));
         Context.System.EventStream.Subscribe(Self, typeof(Peers.PeerProxyProtocol.PresenceChanged));
+        Context.System.EventStream.Subscribe(Self, typeof(Scans.ScanProtocol.ScanChanged));
     }
 
     private void HandleSubscribe(SyncHubProtocol.Subscribe subscribe)

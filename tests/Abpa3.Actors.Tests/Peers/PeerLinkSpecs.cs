@@ -236,12 +236,18 @@ public sealed class PeerLinkSpecs : IAsyncLifetime
         Assert.IsType<PeerWireSerializer>(serializer);
         Assert.Equal(wire.Bytes, ((PeerWire)serialization.Deserialize(serializer.ToBinary(wire), serializer.Identifier, typeof(PeerWire))).Bytes);
 
-        IPeerPayload[] samples = [new PeerPayloads.Heartbeat(1_700_000_000_000, "akka.ssl.tcp://abpa3@127.0.0.1:8001"), new PeerPayloads.Ping(7), new PeerPayloads.Pong(7)];
+        IPeerPayload[] samples =
+        [
+            new PeerPayloads.Heartbeat(1_700_000_000_000, "akka.ssl.tcp://abpa3@127.0.0.1:8001"), new PeerPayloads.Ping(7), new PeerPayloads.Pong(7),
+            new Scans.ScanPayloads.RunSegment("scan-1", 2, 64, 64, 8, 1, 200), new Scans.ScanPayloads.SegmentResult("scan-1", 2, [1, 2, 3]),
+            new Scans.ScanPayloads.SegmentAck("scan-1", 2), new Scans.ScanPayloads.CancelScan("scan-1"),
+        ];
         Assert.Equal(PeerPayloadCodec.KnownTypes.Select(t => t.FullName).Order(), samples.Select(s => s.GetType().FullName).Order());
         foreach (var sample in samples)
         {
             var (manifest, bytes) = PeerPayloadCodec.Encode(sample);
-            Assert.Equal(sample, PeerPayloadCodec.Decode(manifest, bytes));
+            var decoded = PeerPayloadCodec.Decode(manifest, bytes);
+            Assert.Equal(PeerPayloadCodec.Encode(sample).Bytes, PeerPayloadCodec.Encode(decoded!).Bytes); // records with arrays compare by reference
         }
         Assert.Null(PeerPayloadCodec.Decode("System.Object", "{}"u8.ToArray()));
         Assert.Null(PeerPayloadCodec.Decode("peer.ping.v1", "not json"u8.ToArray()));
