@@ -31,6 +31,7 @@ public static class NodeCommand
             DataDir, Name, DeviceId, Bind, HttpPort, RemotePort, PlainHttp,
         };
         root.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
+        root.Subcommands.Add(Demo.DemoCommand.Create());
         return root;
     }
 

@@ -141,6 +141,26 @@ public sealed partial class NodeProcess : IAsyncDisposable
             _ready.TrySetResult(match);
     }
 
+    /// <summary>Waits for a line of standard output that <paramref name="match"/> accepts; fails if the process exits first.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_output.FirstOrDefault(l => !l.StartsWith("[stderr]") && match(l)) is { } line)
+                return line;
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+            {
+                if (_process.HasExited)
+                    _process.WaitForExit(); // drains the redirected output
+                throw new InvalidOperationException(
+                    (_process.HasExited ? $"the process exited ({_process.ExitCode})" : $"nothing matched within {timeout}")
+                    + " before the awaited line:\n" + string.Join('\n', _output));
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Sends SIGTERM, as a service manager does, and waits for the exit code.</summary>
     public async Task<int> TerminateAsync()
     {
