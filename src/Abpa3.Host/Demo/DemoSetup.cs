@@ -73,7 +73,7 @@ public sealed class DemoSetup(DemoNode manager, IReadOnlyList<DemoNode> sensors,
                 $"pairing {sensor.Key}", cancellationToken);
             var status = Text(paired, "status");
             await progress.WriteLineAsync(status == "paired"
-                ? $"  paired {sensor.Key} with the manager (SRP with {sensor.Key}'s setup code; {sensor.Key} took the manager's owner account)"
+                ? $"  paired {sensor.Key} with the manager (J-PAKE over {sensor.Key}'s setup code; {sensor.Key} took the manager's owner account)"
                 : $"  pairing {sensor.Key}: {status} ({Text(paired, "detail")})");
         }
     }
