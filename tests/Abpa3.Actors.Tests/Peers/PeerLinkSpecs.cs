@@ -239,8 +239,8 @@ public sealed class PeerLinkSpecs : IAsyncLifetime
         IPeerPayload[] samples =
         [
             new PeerPayloads.Heartbeat(1_700_000_000_000, "akka.ssl.tcp://abpa3@127.0.0.1:8001"), new PeerPayloads.Ping(7), new PeerPayloads.Pong(7),
-            new Scans.ScanPayloads.RunSegment("scan-1", 2, 64, 64, 8, 1, 200), new Scans.ScanPayloads.SegmentResult("scan-1", 2, [1, 2, 3]),
-            new Scans.ScanPayloads.SegmentAck("scan-1", 2), new Scans.ScanPayloads.CancelScan("scan-1"),
+            new Abpa3.Actors.Scans.ScanPayloads.RunSegment("scan-1", 2, 64, 64, 8, 1, 200), new Abpa3.Actors.Scans.ScanPayloads.SegmentResult("scan-1", 2, [1, 2, 3]),
+            new Abpa3.Actors.Scans.ScanPayloads.SegmentAck("scan-1", 2), new Abpa3.Actors.Scans.ScanPayloads.CancelScan("scan-1"),
         ];
         Assert.Equal(PeerPayloadCodec.KnownTypes.Select(t => t.FullName).Order(), samples.Select(s => s.GetType().FullName).Order());
         foreach (var sample in samples)
