@@ -137,13 +137,21 @@ public static class ScansApi
                 _ => NotFound(),
             };
 
-    private static async Task<IResult> Data(string scanId, HttpContext context, DeviceGateway gateway)
+    /// <summary>
+    /// The assembled result once the scan completed (409 before). With <c>?partial=true</c>, what has arrived so far
+    /// (rows of unfinished segments are zero), for a live view; <c>X-Segments-Done</c> says how much that is.
+    /// </summary>
+    private static async Task<IResult> Data(string scanId, HttpContext context, DeviceGateway gateway, bool? partial)
     {
         if (!ScanIds.IsValid(scanId))
             return NotFound();
-        return await gateway.AskAsync(new ScanProtocol.GetScanData(scanId), context.RequestAborted) switch
+        var reply = await gateway.AskAsync(new ScanProtocol.GetScanData(scanId), context.RequestAborted);
+        if (reply is ScanProtocol.ScanData { } snapshot)
+            context.Response.Headers["X-Segments-Done"] = $"{snapshot.State.DoneCount}/{snapshot.State.Segments.Length}";
+        return reply switch
         {
             ScanProtocol.ScanData { State.Phase: ScanPhase.Completed } data => TypedResults.Bytes(data.Data, "application/octet-stream"),
+            ScanProtocol.ScanData data when partial == true => TypedResults.Bytes(data.Data, "application/octet-stream"),
             ScanProtocol.ScanData data => Problems.Conflict(
                 $"the scan is {ScanViews.Describe(data.State, data.State.Paused)} ({data.State.DoneCount} of {data.State.Segments.Length} segments); "
                 + "its result exists once it has completed"),

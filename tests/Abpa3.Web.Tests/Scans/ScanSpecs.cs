@@ -201,5 +201,10 @@ public sealed class ScanSpecs : IAsyncLifetime
         // A scan's data before it completes is a state conflict.
         var slow = await StartAsync(new { width = 8, height = 100, segments = 2, rows_per_second = 5 });
         await TestNode.AssertProblemAsync(await _manager.GetAsync($"/api/scans/{slow}/data", _token), 409);
+        // A live view may ask for what has arrived so far.
+        var partial = await _manager.GetAsync($"/api/scans/{slow}/data?partial=true", _token);
+        Assert.Equal(HttpStatusCode.OK, partial.StatusCode);
+        Assert.Equal(800, (await partial.Content.ReadAsByteArrayAsync()).Length);
+        Assert.Equal("0/2", partial.Headers.GetValues("X-Segments-Done").Single());
     }
 }
