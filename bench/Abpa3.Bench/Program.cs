@@ -4,7 +4,13 @@ return args switch
 {
     ["cold-start", ..] => await ColdStartBenchmark.RunAsync(Runs(args)),
     ["sync", ..] => await SyncBenchmark.RunAsync(Option(args, "--clients", 1000), Option(args, "--events", 200)),
+    ["peer-throughput", ..] => await PeerThroughputBenchmark.RunAsync(Option(args, "--runs", 3), Option(args, "--window", 500),
+        TimeSpan.FromSeconds(Option(args, "--seconds", 10)), args.Contains("--ladder")),
+    ["pairing-latency", ..] => await PairingLatencyBenchmark.RunAsync(Option(args, "--pairings", 12)),
+    ["peer-failover", ..] => await PeerFailoverBenchmark.RunAsync(Option(args, "--trials", 10)),
     ["bare-server", var port] => await BareBroadcastServer.RunAsync(int.Parse(port)),
+    ["raw-echo", var parentCert, var parentAddress, var secret, var driverId, var echoId] =>
+        await RawRemoting.RunEchoAsync(parentCert, parentAddress, new RawRemoting.SignedPair(Convert.FromHexString(secret), driverId, echoId)),
     _ => Usage(),
 };
 
@@ -18,5 +24,8 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Abpa3.Bench -- cold-start [--runs N]");
     Console.Error.WriteLine("       dotnet run -c Release --project bench/Abpa3.Bench -- sync [--clients N] [--events N]");
+    Console.Error.WriteLine("       dotnet run -c Release --project bench/Abpa3.Bench -- peer-throughput [--runs N] [--window N] [--seconds N] [--ladder]");
+    Console.Error.WriteLine("       dotnet run -c Release --project bench/Abpa3.Bench -- pairing-latency [--pairings N]");
+    Console.Error.WriteLine("       dotnet run -c Release --project bench/Abpa3.Bench -- peer-failover [--trials N]");
     return 2;
 }

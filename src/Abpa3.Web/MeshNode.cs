@@ -35,13 +35,14 @@ namespace Abpa3.Web;
 /// </summary>
 public sealed class MeshNode : IAsyncDisposable
 {
+    /// <summary>How long a stopping node waits for its actors (in-flight journal writes) before it lets go.</summary>
+    private static readonly TimeSpan ActorSystemTerminateTimeout = TimeSpan.FromSeconds(10);
+
     private readonly WebApplication _app;
     private readonly IDisposable _dataDirectoryLock;
     private ActorSystem? _system;
     private bool _disposed;
 
-    /// <summary>How long a stopping node waits for its actors (and their journal writes) to finish.</summary>
-    private static readonly TimeSpan ActorSystemStopTimeout = TimeSpan.FromSeconds(10);
 
     private MeshNode(WebApplication app, IDisposable dataDirectoryLock, NodeSettings settings, NodeIdentity identity)
     {
@@ -200,7 +201,7 @@ public sealed class MeshNode : IAsyncDisposable
     /// <summary>Completes when the node is asked to stop (SIGINT or SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
-    /// <summary>Stops the edge, terminates the actor system (coordinated shutdown), flushes the journal and releases the data directory.</summary>
+    /// <summary>Stops the edge, terminates the actor system, flushes the journal and releases the data directory.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -209,24 +210,28 @@ public sealed class MeshNode : IAsyncDisposable
         try
         {
             await _app.StopAsync();
-            // Coordinated shutdown leaves the actor system running (hocon/akka.hocon says why): the node ends it here.
-            if (_system is not null)
-            {
-                try
-                {
-                    await _system.Terminate().WaitAsync(ActorSystemStopTimeout);
-                }
-                catch (TimeoutException)
-                {
-                    // Disposing the services below waits for the rest.
-                }
-            }
         }
         finally
         {
+            // Coordinated shutdown leaves the actor system running (hocon/akka.hocon): the node ends it here,
+            // leaving time for in-flight journal writes.
+            await TerminateActorSystemAsync();
             await _app.DisposeAsync();
             SqliteJournal.Flush();
             _dataDirectoryLock.Dispose();
+        }
+    }
+
+    private async Task TerminateActorSystemAsync()
+    {
+        var system = _app.Services.GetRequiredService<ActorSystem>();
+        try
+        {
+            await system.Terminate().WaitAsync(ActorSystemTerminateTimeout);
+        }
+        catch (TimeoutException)
+        {
+            // What has not stopped by now is abandoned; the journal is still flushed below.
         }
     }
 
