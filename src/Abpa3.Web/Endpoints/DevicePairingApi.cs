@@ -141,9 +141,12 @@ public static class DevicePairingApi
         if (self.Lifecycle.Role == DeviceRole.Sensor)
             return Problems.Conflict("this device is a sensor; a sensor cannot manage other devices");
 
+        // One conversation: one kept-alive connection, and every request answered by the same certificate.
+        using var conversation = devices.Open(address!);
         try
         {
-            var (info, presented) = await devices.ProbeAsync(address!, context.RequestAborted);
+            var info = await conversation.ProbeAsync(context.RequestAborted);
+            var presented = conversation.PresentedCertSha256;
             if (CannotPairReason(self, info) is { } reason)
                 return Problems.Conflict(reason);
             if (presented is not null && presented != info.CertSha256)
@@ -155,8 +158,8 @@ public static class DevicePairingApi
 
             var pakeContext = new DevicePake.Context(self.DeviceId, info.DeviceId, self.CertSha256, targetCert);
             var initiator = new PakeInitiator(pakeContext, request.SetupCode!);
-            var challenge = await devices.PostAsync<HandshakeChallenge>(address!, "/api/devices/pair/request",
-                new HandshakeRequest(self.DeviceId, self.Name, self.CertSha256, PakeWire.From(initiator.Start())), null, context.RequestAborted);
+            var challenge = await conversation.PostAsync<HandshakeChallenge>("/api/devices/pair/request",
+                new HandshakeRequest(self.DeviceId, self.Name, self.CertSha256, PakeWire.From(initiator.Start())), context.RequestAborted);
             if (challenge.DeviceId != info.DeviceId || challenge.CertSha256 != targetCert || !IsLinkAddress(challenge.RemoteAddress)
                 || PakeWire.Parse(challenge.Round1) is not { } targetRound1 || PakeWire.Parse(challenge.Round2) is not { } targetRound2)
                 return Problems.Status(StatusCodes.Status502BadGateway, "Handshake failed", "the device's answer is malformed or names another device");
@@ -186,10 +189,10 @@ public static class DevicePairingApi
             HandshakeAcceptance acceptance;
             try
             {
-                acceptance = await devices.PostAsync<HandshakeAcceptance>(address, "/api/devices/pair/confirm",
+                acceptance = await conversation.PostAsync<HandshakeAcceptance>("/api/devices/pair/confirm",
                     new HandshakeConfirm(challenge.AttemptId, PakeWire.From(answer.Round2), PakeWire.From(answer.Confirmation),
                         local.RemoteAddress, sealedOwner),
-                    null, context.RequestAborted);
+                    context.RequestAborted);
             }
             catch (DeviceProtocolException e)
             {
@@ -220,8 +223,8 @@ public static class DevicePairingApi
                     "the device's answer did not verify (altered in transit?); the pairing completes only if the device proves the keys over the link");
             }
             await gateway.AskAsync(new PairingCommands.CompleteSensorPairing(info.DeviceId), context.RequestAborted);
-            var (after, _) = await devices.ProbeAsync(address, context.RequestAborted).ContinueWith(
-                t => t.IsCompletedSuccessfully ? t.Result : (info, null), TaskScheduler.Default);
+            var after = await conversation.ProbeAsync(context.RequestAborted).ContinueWith(
+                t => t.IsCompletedSuccessfully ? t.Result : info, TaskScheduler.Default);
             return TypedResults.Ok(new InitiateResponse("paired", after, "manager"));
         }
         catch (DeviceUnreachableException e)

@@ -30,32 +30,24 @@ public sealed class DeviceProtocolException(string message, int? status = null, 
 /// </summary>
 public sealed class DeviceHttpClient(PeerLinkSettings settings, NodeIdentity identity, TimeProvider clock, bool tls)
 {
+    private readonly PeerLinkSettings _settings = settings;
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private const int MaxAnswerBytes = 256 * 1024;
 
     public bool Tls => tls;
 
+    /// <summary>
+    /// A conversation with one device over one kept-alive connection (a pairing is four requests). Without a
+    /// pin, the first certificate the device presents is recorded and every later connection of the
+    /// conversation must present the same one.
+    /// </summary>
+    public Conversation Open(DeviceAddress address, string? pinnedCertSha256 = null) => new(this, address, pinnedCertSha256);
+
     /// <summary>The device's public description and the fingerprint of the certificate it presented (null over plain HTTP).</summary>
     public async Task<(DevicesApi.DeviceInfoResponse Info, string? PresentedCertSha256)> ProbeAsync(DeviceAddress address, CancellationToken cancellationToken)
     {
-        var (response, presented) = await SendAsync(address, HttpMethod.Get, "/api/devices/info", null, null, null, cancellationToken);
-        using (response)
-        {
-            var info = await ReadAsync<DevicesApi.DeviceInfoResponse>(response, cancellationToken);
-            if (info is not { DeviceId.Length: > 0, CertSha256.Length: 64 })
-                throw new DeviceProtocolException("the address answered, but not as a mesh device");
-            return (info, presented);
-        }
-    }
-
-    /// <summary>POSTs a JSON body and reads a JSON answer; a problem answer becomes a <see cref="DeviceProtocolException"/> with its status.</summary>
-    public async Task<T> PostAsync<T>(DeviceAddress address, string path, object body, string? pinnedCertSha256, CancellationToken cancellationToken)
-        where T : class
-    {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json);
-        var (response, _) = await SendAsync(address, HttpMethod.Post, path, bytes, pinnedCertSha256, null, cancellationToken);
-        using (response)
-            return await ReadAsync<T>(response, cancellationToken) ?? throw new DeviceProtocolException("the device sent an empty answer");
+        using var conversation = Open(address);
+        return (await conversation.ProbeAsync(cancellationToken), conversation.PresentedCertSha256);
     }
 
     /// <summary>A request signed with the pair's key (SPEC §5 device headers), to a paired device's pinned certificate.</summary>
@@ -63,64 +55,103 @@ public sealed class DeviceHttpClient(PeerLinkSettings settings, NodeIdentity ide
         byte[]? body, CancellationToken cancellationToken)
     {
         var headers = DeviceRequestSignature.Headers(keys, identity.DeviceId.Value, method.Method, path, body ?? [], clock);
-        var address = new DeviceAddress(baseUri.Host.Trim('[', ']'), baseUri.Port);
-        var (response, _) = await SendAsync(address, method, path, body, pinnedCertSha256, headers, cancellationToken);
-        return response;
+        using var conversation = Open(new DeviceAddress(baseUri.Host.Trim('[', ']'), baseUri.Port), pinnedCertSha256);
+        return await conversation.SendAsync(method, path, body, headers, cancellationToken);
     }
 
-    private async Task<(HttpResponseMessage Response, string? Presented)> SendAsync(DeviceAddress address, HttpMethod method, string path,
-        byte[]? body, string? pinnedCertSha256, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+    public sealed class Conversation : IDisposable
     {
-        string? presented = null;
-        var handler = new SocketsHttpHandler
+        private readonly DeviceHttpClient _owner;
+        private readonly DeviceAddress _address;
+        private readonly string? _pinned;
+        private readonly HttpClient _client;
+
+        internal Conversation(DeviceHttpClient owner, DeviceAddress address, string? pinnedCertSha256)
         {
-            ConnectTimeout = settings.ProbeTimeout,
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            SslOptions = new SslClientAuthenticationOptions
+            _owner = owner;
+            _address = address;
+            _pinned = pinnedCertSha256;
+            var handler = new SocketsHttpHandler
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                ConnectTimeout = owner._settings.ProbeTimeout,
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                SslOptions = new SslClientAuthenticationOptions
                 {
-                    presented = certificate is null ? null : NodeIdentity.Fingerprint(certificate);
-                    return presented is not null && (pinnedCertSha256 is null || presented == pinnedCertSha256);
+                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    {
+                        var fingerprint = certificate is null ? null : NodeIdentity.Fingerprint(certificate);
+                        if (fingerprint is null)
+                            return false;
+                        var expected = _pinned ?? PresentedCertSha256;
+                        PresentedCertSha256 ??= fingerprint;
+                        return expected is null || fingerprint == expected;
+                    },
                 },
-            },
-        };
-        // Another device answers with small JSON; a bigger answer is refused rather than buffered.
-        using var client = new HttpClient(handler, disposeHandler: true) { Timeout = settings.ProbeTimeout, MaxResponseContentBufferSize = MaxAnswerBytes };
-        using var request = new HttpRequestMessage(method, new Uri(address.BaseUri(tls), path));
-        if (body is not null)
-        {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            };
+            // Another device answers with small JSON; a bigger answer is refused rather than buffered.
+            _client = new HttpClient(handler, disposeHandler: true) { Timeout = owner._settings.ProbeTimeout, MaxResponseContentBufferSize = MaxAnswerBytes };
         }
-        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
-            request.Headers.TryAddWithoutValidation(name, value);
-        try
+
+        /// <summary>The certificate the device presented first in this conversation (null over plain HTTP).</summary>
+        public string? PresentedCertSha256 { get; private set; }
+
+        public async Task<DevicesApi.DeviceInfoResponse> ProbeAsync(CancellationToken cancellationToken)
         {
-            var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-            return (response, presented);
+            using var response = await SendAsync(HttpMethod.Get, "/api/devices/info", null, null, cancellationToken);
+            var info = await ReadAsync<DevicesApi.DeviceInfoResponse>(response, cancellationToken);
+            return info is { DeviceId.Length: > 0, CertSha256.Length: 64 }
+                ? info
+                : throw new DeviceProtocolException("the address answered, but not as a mesh device");
         }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+
+        /// <summary>POSTs a JSON body and reads a JSON answer; a problem answer becomes a <see cref="DeviceProtocolException"/> with its status.</summary>
+        public async Task<T> PostAsync<T>(string path, object body, CancellationToken cancellationToken) where T : class
         {
-            throw new DeviceUnreachableException($"no answer from {address} within {settings.ProbeTimeout.TotalSeconds:0.#} s", timedOut: true, e);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json);
+            using var response = await SendAsync(HttpMethod.Post, path, bytes, null, cancellationToken);
+            return await ReadAsync<T>(response, cancellationToken) ?? throw new DeviceProtocolException("the device sent an empty answer");
         }
-        catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
+
+        public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, byte[]? body,
+            IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
         {
-            throw new DeviceUnreachableException(pinnedCertSha256 is null
-                ? $"{address} did not complete a TLS handshake (is it a mesh device{(tls ? "" : " serving plain HTTP")}?)"
-                : $"{address} presented a certificate other than the paired device's", timedOut: false, e);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new DeviceUnreachableException($"cannot reach {address}: {e.HttpRequestError switch
+            using var request = new HttpRequestMessage(method, new Uri(_address.BaseUri(_owner.Tls), path));
+            if (body is not null)
             {
-                HttpRequestError.ConnectionError => "connection refused or host unreachable",
-                HttpRequestError.NameResolutionError => "unknown host name",
-                HttpRequestError.SecureConnectionError => "TLS handshake failed",
-                _ => e.Message,
-            }}", timedOut: false, e);
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            }
+            foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+                request.Headers.TryAddWithoutValidation(name, value);
+            var timeout = _owner._settings.ProbeTimeout;
+            try
+            {
+                return await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            }
+            catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DeviceUnreachableException($"no answer from {_address} within {timeout.TotalSeconds:0.#} s", timedOut: true, e);
+            }
+            catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
+            {
+                throw new DeviceUnreachableException(_pinned is null && PresentedCertSha256 is null
+                    ? $"{_address} did not complete a TLS handshake (is it a mesh device{(_owner.Tls ? "" : " serving plain HTTP")}?)"
+                    : $"{_address} presented a certificate other than the device's", timedOut: false, e);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new DeviceUnreachableException($"cannot reach {_address}: {e.HttpRequestError switch
+                {
+                    HttpRequestError.ConnectionError => "connection refused or host unreachable",
+                    HttpRequestError.NameResolutionError => "unknown host name",
+                    HttpRequestError.SecureConnectionError => "TLS handshake failed",
+                    _ => e.Message,
+                }}", timedOut: false, e);
+            }
         }
+
+        public void Dispose() => _client.Dispose();
     }
 
     private static async Task<T?> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken) where T : class
