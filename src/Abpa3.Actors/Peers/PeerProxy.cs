@@ -75,6 +75,7 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
     private bool _online;
     private bool _completionAsked;
     private DateTimeOffset? _lastHeard;
+    private DateTimeOffset _activeReported = DateTimeOffset.MinValue;
     private int _missedBeats;
 
     public PeerProxy(PeerDevice peer, PeerDirectoryProtocol.LocalLink self, long incarnation, PeerLinkSettings settings, PeerLinkCounters counters,
@@ -233,7 +234,13 @@ public sealed class PeerProxy : ReceiveActor, IWithTimers
             _completionAsked = true;
             _pairing.Tell(new PairingCommands.CompleteSensorPairing(_peer.DeviceId));
         }
-        _pairing.Tell(new PairingQueries.PeerActive(_peer.DeviceId));
+        // The coordinator keeps last_seen (and journals it once a minute); telling it once per liveness
+        // period is plenty, and keeps busy links from flooding its mailbox.
+        if (now - _activeReported >= _settings.LivenessTimeout)
+        {
+            _activeReported = now;
+            _pairing.Tell(new PairingQueries.PeerActive(_peer.DeviceId));
+        }
     }
 
     private void StartPing()

@@ -6,12 +6,13 @@ namespace Abpa3.Actors.Remoting;
 public sealed class EnvelopeSigner(string self, string peer, long incarnation, PairKeys keys, TimeProvider clock)
 {
     private long _sequence;
+    private readonly IncrementalHash _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, keys.Outgoing);
 
     public SignedEnvelope Sign(string manifest, byte[] payload)
     {
         var sequence = ++_sequence;
         var timestamp = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var mac = HMACSHA256.HashData(keys.Outgoing, SignedEnvelope.SignedBytes(self, peer, incarnation, sequence, timestamp, manifest, payload));
+        var mac = SignedEnvelope.ComputeMac(_hmac, self, peer, incarnation, sequence, timestamp, manifest, payload);
         return new SignedEnvelope(self, peer, incarnation, sequence, timestamp, manifest, payload, mac);
     }
 }

@@ -15,6 +15,7 @@ public sealed class EnvelopeVerifier(string self, string peer, PairKeys keys, Ti
     /// <summary>How far behind the highest sequence number an envelope may still arrive (once).</summary>
     public const int ReorderWindow = 64;
 
+    private readonly IncrementalHash _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, keys.Incoming);
     private long _incarnation = long.MinValue;
     private long _highest;
     private ulong _seenBelowHighest; // bit i: sequence (_highest - 1 - i) was accepted
@@ -25,8 +26,8 @@ public sealed class EnvelopeVerifier(string self, string peer, PairKeys keys, Ti
             return EnvelopeVerdict.NotForUs; // includes our own envelopes reflected back to us
         if (envelope.Sender != peer)
             return EnvelopeVerdict.UnknownSender;
-        var expected = HMACSHA256.HashData(keys.Incoming, SignedEnvelope.SignedBytes(
-            envelope.Sender, envelope.Receiver, envelope.Incarnation, envelope.Sequence, envelope.TimestampMs, envelope.Manifest, envelope.Payload));
+        var expected = SignedEnvelope.ComputeMac(_hmac,
+            envelope.Sender, envelope.Receiver, envelope.Incarnation, envelope.Sequence, envelope.TimestampMs, envelope.Manifest, envelope.Payload);
         if (!CryptographicOperations.FixedTimeEquals(expected, envelope.Mac))
             return EnvelopeVerdict.BadMac;
         var age = clock.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(envelope.TimestampMs, -62135596800000L, 253402300799999L));

@@ -40,6 +40,38 @@ public sealed record SignedEnvelope(
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// The MAC over exactly the bytes <see cref="SignedBytes"/> would build, fed field by field into a
+    /// reusable HMAC (no buffer, no key schedule per message).
+    /// </summary>
+    internal static byte[] ComputeMac(IncrementalHash hmac, string sender, string receiver, long incarnation, long sequence, long timestampMs,
+        string manifest, byte[] payload)
+    {
+        Span<byte> number = stackalloc byte[8];
+        hmac.AppendData("abpa3-envelope-v1"u8);
+        AppendString(hmac, sender);
+        AppendString(hmac, receiver);
+        BinaryPrimitives.WriteInt64BigEndian(number, incarnation);
+        hmac.AppendData(number);
+        BinaryPrimitives.WriteInt64BigEndian(number, sequence);
+        hmac.AppendData(number);
+        BinaryPrimitives.WriteInt64BigEndian(number, timestampMs);
+        hmac.AppendData(number);
+        AppendString(hmac, manifest);
+        AppendBytes(hmac, payload);
+        return hmac.GetHashAndReset();
+    }
+
+    private static void AppendString(IncrementalHash hmac, string text) => AppendBytes(hmac, Encoding.UTF8.GetBytes(text));
+
+    private static void AppendBytes(IncrementalHash hmac, ReadOnlySpan<byte> bytes)
+    {
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+        hmac.AppendData(length);
+        hmac.AppendData(bytes);
+    }
+
     /// <summary>The wire form: the signed fields, then the MAC.</summary>
     public byte[] Encode()
     {

@@ -42,6 +42,19 @@ public class SignedEnvelopeSpecs
     }
 
     [Fact]
+    public void The_streamed_mac_covers_exactly_the_length_prefixed_signed_bytes()
+    {
+        var key = RandomNumberGenerator.GetBytes(32);
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        byte[] payload = [1, 2, 3, 4];
+        var streamed = SignedEnvelope.ComputeMac(hmac, "sensor-1", "manager-1", 7, 42, 1_700_000_000_000, "peer.ping.v1", payload);
+        var whole = HMACSHA256.HashData(key, SignedEnvelope.SignedBytes("sensor-1", "manager-1", 7, 42, 1_700_000_000_000, "peer.ping.v1", payload));
+        Assert.Equal(whole, streamed);
+        // The reused HMAC starts afresh for the next message.
+        Assert.Equal(whole, SignedEnvelope.ComputeMac(hmac, "sensor-1", "manager-1", 7, 42, 1_700_000_000_000, "peer.ping.v1", payload));
+    }
+
+    [Fact]
     public void Any_altered_field_breaks_the_mac()
     {
         var (send, receive, _, _) = Pair();
