@@ -195,6 +195,8 @@ public sealed class MeshNode : IAsyncDisposable
             .AskAsync(DeviceMessages.GetDeviceInfo.Instance, cancellationToken);
         LifecycleAtStart = info.Lifecycle;
         HttpUrl = ResolveHttpUrl();
+        // Compiles the key exchange's code now, off the request path, so the first pairing is as fast as later ones.
+        _ = Task.Run(DevicePake.WarmUp, CancellationToken.None);
         RemoteAddress = NodeActors.RemoteAddress(_system);
     }
 

@@ -116,6 +116,21 @@ public static class DevicePake
         return key;
     }
 
+    /// <summary>
+    /// Runs one throwaway exchange (both sides, a made-up code and devices), so the first real pairing does not
+    /// pay for compiling the big-number code: the node calls this in the background once it is up.
+    /// </summary>
+    public static void WarmUp()
+    {
+        var context = new Context("warm-up-manager", "warm-up-target", new string('0', 64), new string('1', 64));
+        var code = Convert.ToHexString(RandomNumberGenerator.GetBytes(4));
+        var initiator = new PakeInitiator(context, code);
+        var responder = new PakeResponder(context, code);
+        if (responder.Respond(initiator.Start()) is { } rounds && initiator.Answer(rounds.Round1, rounds.Round2) is { } answer
+            && responder.Accept(answer.Round2, answer.Confirmation) is { } accepted)
+            initiator.Finish(accepted.Confirmation);
+    }
+
     /// <summary>True for what a malformed or hostile payload makes BouncyCastle throw.</summary>
     internal static bool IsRefusal(Exception e) => e is CryptoException or ArgumentException or InvalidOperationException or FormatException;
 }
