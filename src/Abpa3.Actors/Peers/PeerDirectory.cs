@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Remote;
@@ -55,6 +56,7 @@ public sealed class PeerDirectory : ReceiveActor
     private readonly Dictionary<string, PeerProxyProtocol.PresenceChanged> _presence = new();
     private long _generation;
     private long _lastIncarnation;
+    private IActorRef _inbox = ActorRefs.Nobody;
 
     public PeerDirectory(PeerDirectoryProtocol.LocalLink local, PeerLinkSettings settings, PeerLinkCounters counters,
         PeerCertificatePins pins, TimeProvider clock, IActorRef pairing)
@@ -72,13 +74,6 @@ public sealed class PeerDirectory : ReceiveActor
                 Reconcile(peer, peer.Revoked ? "revoked" : "paired");
         });
         Receive<PeerRegistryChanged>(changed => Reconcile(changed.Peer, changed.Change));
-        Receive<PeerProxyProtocol.Inbound>(inbound =>
-        {
-            if (_links.TryGetValue(inbound.Envelope.Sender, out var link))
-                link.Proxy.Forward(inbound);
-            else
-                _counters.CountUnknownSender();
-        });
         Receive<PeerProxyProtocol.Send>(send => ForwardTo(send.DeviceId, send));
         Receive<PeerProxyProtocol.Ping>(ping => ForwardTo(ping.DeviceId, ping));
         Receive<PeerProxyProtocol.CheckRequest>(check =>
@@ -100,7 +95,7 @@ public sealed class PeerDirectory : ReceiveActor
 
     protected override void PreStart()
     {
-        Context.ActorOf(PeerInbox.Props(Self, _counters), PeerInbox.Name);
+        _inbox = Context.ActorOf(PeerInbox.Props(Self, _counters), PeerInbox.Name);
         Context.System.EventStream.Subscribe(Self, typeof(PeerRegistryChanged));
         _pairing.Tell(ListPeers.Instance);
     }
@@ -120,6 +115,7 @@ public sealed class PeerDirectory : ReceiveActor
             {
                 Context.Stop(current.Proxy);
                 _links.Remove(peer.DeviceId);
+                PublishRoutes();
             }
             // The certificate stays pinned only if another live pairing still uses it.
             if (!_links.Values.Any(l => l.Peer.CertSha256 == peer.CertSha256))
@@ -135,6 +131,7 @@ public sealed class PeerDirectory : ReceiveActor
             // Same keys and certificate (a pending pairing completed, the peer moved or was renamed): the
             // proxy carries on, so its sequence numbers and the peer's presence continue undisturbed.
             _links[peer.DeviceId] = (peer, current.Proxy);
+            PublishRoutes();
             current.Proxy.Tell(new PeerProxyProtocol.Updated(peer));
             return;
         }
@@ -145,8 +142,13 @@ public sealed class PeerDirectory : ReceiveActor
             PeerProxy.Props(peer, _local, NextIncarnation(), _settings, _counters, _clock, _pairing),
             $"{Uri.EscapeDataString(peer.DeviceId)}-{++_generation}");
         _links[peer.DeviceId] = (peer, proxy);
+        PublishRoutes();
         _log.Info("Link to {0} ({1}) started at {2}", peer.DeviceId, peer.Role, peer.RemoteAddress);
     }
+
+    /// <summary>The inbox routes envelopes straight to the proxies, one hop instead of two.</summary>
+    private void PublishRoutes() =>
+        _inbox.Tell(new PeerInbox.Routes(_links.ToImmutableDictionary(l => l.Key, l => l.Value.Proxy)), Self);
 
     private static bool SameLink(PeerDevice a, PeerDevice b) =>
         a.OutgoingKey == b.OutgoingKey && a.IncomingKey == b.IncomingKey && a.CertSha256 == b.CertSha256 && !a.Revoked && !b.Revoked;
