@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Abpa3.Actors.Sensor;
 using Abpa3.Host.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Abpa3.Host.Tests;
 
-/// <summary><c>Abpa3.Host demo</c> as a process: three nodes set up through their HTTP APIs, kept across runs.</summary>
+/// <summary>
+/// <c>Abpa3.Host demo</c> as a process: three nodes set up through their HTTP APIs, kept across runs, and a scan
+/// across the sensors followed on the console to a result that matches the simulated driver.
+/// </summary>
 public sealed class DemoCommandSpecs(ITestOutputHelper log) : IDisposable
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "abpa3-demo-" + Guid.NewGuid().ToString("N"));
@@ -19,11 +24,12 @@ public sealed class DemoCommandSpecs(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
-    public async Task Demo_pairs_two_sensors_through_the_api_and_a_second_run_reuses_the_pairing()
+    public async Task Demo_pairs_two_sensors_through_the_api_scans_across_them_and_a_second_run_reuses_the_pairing()
     {
         var clock = Stopwatch.StartNew();
         Dictionary<string, Dictionary<string, string>> first;
         Dictionary<string, string> pairedAt;
+        string firstScan;
         await using (var demo = await DemoProcess.StartAsync(_dataDir))
         using (Transcript(demo, "first run"))
         {
@@ -51,6 +57,7 @@ public sealed class DemoCommandSpecs(ITestOutputHelper log) : IDisposable
             Assert.Equal("owner", demo.Username);
 
             pairedAt = await AssertManagerSeesBothSensorsOnlineAsync(demo);
+            firstScan = await AssertScanRanAcrossBothSensorsAndMatchedAsync(demo);
             // The sensors took the manager's owner account: the same login works on them.
             foreach (var sensor in new[] { "sensor-1", "sensor-2" })
             {
@@ -80,9 +87,29 @@ public sealed class DemoCommandSpecs(ITestOutputHelper log) : IDisposable
             // Not paired again: the manager still holds the pairings of the first run.
             Assert.Equal(pairedAt, await AssertManagerSeesBothSensorsOnlineAsync(again));
 
+            // The reused pairings carry a new scan; the manager keeps the first run's too.
+            var secondScan = await AssertScanRanAcrossBothSensorsAndMatchedAsync(again);
+            Assert.NotEqual(firstScan, secondScan);
+            Assert.Equal(new[] { (firstScan, "completed"), (secondScan, "completed") }.Order(), (await ListScansAsync(again)).Order());
+
             Assert.Equal(0, await again.Process.TerminateAsync());
             AssertStoppedCleanly(again);
         }
+    }
+
+    [Fact]
+    public async Task Demo_with_no_scan_pairs_the_sensors_and_starts_no_scan()
+    {
+        await using var demo = await DemoProcess.StartAsync(_dataDir, "--no-scan");
+        using var transcript = Transcript(demo, "--no-scan");
+
+        await AssertManagerSeesBothSensorsOnlineAsync(demo);
+        Assert.Null(demo.Scan);
+        Assert.DoesNotContain(demo.Output, l => l.StartsWith("scan "));
+        Assert.Empty(await ListScansAsync(demo));
+
+        Assert.Equal(0, await demo.Process.TerminateAsync());
+        AssertStoppedCleanly(demo);
     }
 
     [Fact]
@@ -135,6 +162,59 @@ public sealed class DemoCommandSpecs(ITestOutputHelper log) : IDisposable
             }
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>
+    /// The scan the demo printed ran across both sensors, one progress line per change (stdout is a pipe here,
+    /// so no escape codes), every segment done once, and the demo said its bytes match the simulated driver.
+    /// The manager lists it completed and serves exactly those bytes. Returns the scan's id.
+    /// </summary>
+    private async Task<string> AssertScanRanAcrossBothSensorsAndMatchedAsync(DemoProcess demo)
+    {
+        var scan = demo.Scan;
+        Assert.NotNull(scan);
+        log.WriteLine($"scan {scan.Id}: {scan.Lines.Count} progress lines");
+        Assert.DoesNotContain(demo.Output, l => l.Contains('\e'));
+        Assert.StartsWith($"scan {scan.Id} across sensor-1 and sensor-2: 64x64 samples in 8 segments of 8 rows", scan.Header);
+        Assert.StartsWith("  progress from the manager's sync channel", scan.Source);
+
+        var lines = scan.Lines.Select(l => l ?? throw new Xunit.Sdk.XunitException("a progress line that does not parse")).ToList();
+        Assert.StartsWith("started", lines[0].Change);
+        Assert.All(lines, l => Assert.Equal(8, l.Total));
+        Assert.True(lines.Zip(lines.Skip(1), (a, b) => a.Done <= b.Done).All(ok => ok), "the count of done segments went down");
+        var done = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l.Change, @"^segment (\d+) done by (sensor-\d)\b"))
+            .Where(m => m.Success).Select(m => (Segment: int.Parse(m.Groups[1].Value), Sensor: m.Groups[2].Value)).ToList();
+        Assert.Equal(Enumerable.Range(0, 8), done.Select(d => d.Segment).Order());
+        var last = lines[^1];
+        Assert.Equal((8, "completed"), (last.Done, last.Change));
+        // Usually four each; on a loaded machine a sensor may miss heartbeats and its segments move to the other.
+        Assert.Equal(new[] { "sensor-1", "sensor-2" }.ToDictionary(s => s, s => done.Count(d => d.Sensor == s)), last.DoneBy);
+
+        using var https = new Https(demo.ManagerUrl);
+        var token = await https.LoginAsync(demo.Username, demo.Password);
+        var listed = (await https.GetJsonAsync("/api/scans", token))["scans"]!.AsArray().Select(s => s!.AsObject())
+            .Single(s => Text(s, "scan_id") == scan.Id);
+        Assert.Equal(("completed", 1.0), (Text(listed, "state"), listed["progress"]!.GetValue<double>()));
+        var p = listed["params"]!.AsObject();
+        var parameters = new ScanParameters(p["width"]!.GetValue<int>(), p["height"]!.GetValue<int>(), p["segments"]!.GetValue<int>(),
+            p["seed"]!.GetValue<long>(), p["rows_per_second"]!.GetValue<double>());
+        Assert.Equal((64, 64, 8), (parameters.Width, parameters.Height, parameters.Segments));
+        Assert.Equal(new[] { demo.Nodes["sensor-1"]["device_id"], demo.Nodes["sensor-2"]["device_id"] }.Order(),
+            listed["sensors"]!.AsArray().Select(s => Text(s!.AsObject(), "device_id")).Order());
+
+        var expected = new SimulatedDriver().ReadRows(parameters, 0, parameters.Height);
+        Assert.Equal(expected, await https.GetBytesAsync($"/api/scans/{scan.Id}/data", token));
+        Assert.Equal((expected.Length, Convert.ToHexStringLower(SHA256.HashData(expected))), (scan.Bytes, scan.Sha256));
+        return scan.Id;
+    }
+
+    /// <summary>The manager's scans (GET /api/scans with the printed login): id and state.</summary>
+    private static async Task<List<(string Id, string State)>> ListScansAsync(DemoProcess demo)
+    {
+        using var https = new Https(demo.ManagerUrl);
+        var token = await https.LoginAsync(demo.Username, demo.Password);
+        return (await https.GetJsonAsync("/api/scans", token))["scans"]!.AsArray()
+            .Select(s => (Text(s!.AsObject(), "scan_id"), Text(s.AsObject(), "state"))).ToList();
     }
 
     private void AssertStoppedCleanly(DemoProcess demo)

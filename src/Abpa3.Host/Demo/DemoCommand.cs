@@ -10,7 +10,8 @@ namespace Abpa3.Host.Demo;
 
 /// <summary>
 /// <c>demo</c> (SPEC §8): a manager and two sensors on loopback in this one process, claimed and paired
-/// through their real HTTP APIs, then described on the console until Ctrl+C or SIGTERM. The data stays in
+/// through their real HTTP APIs, described on the console, and a scan run across the sensors with a progress bar
+/// (<see cref="DemoScan"/>, unless <c>--no-scan</c>); then it waits for Ctrl+C or SIGTERM. The data stays in
 /// <c>&lt;data-dir&gt;/demo</c>, so the next run brings back the same devices, owner and pairings.
 /// </summary>
 public static class DemoCommand
@@ -35,11 +36,16 @@ public static class DemoCommand
         Description = "HTTPS port of the manager (default 8000; a free port if it is taken; 0 = a free port). The sensors take free ports",
     };
 
+    private static readonly Option<bool> NoScan = new("--no-scan")
+    {
+        Description = "Do not run the demo scan across the sensors once they are paired",
+    };
+
     public static Command Create()
     {
-        var demo = new Command("demo", "Run a manager and two sensors on 127.0.0.1 in one process, paired through their HTTP APIs")
+        var demo = new Command("demo", "Run a manager and two sensors on 127.0.0.1 in one process, paired through their HTTP APIs, and a scan across the sensors")
         {
-            DataDir, HttpPort,
+            DataDir, HttpPort, NoScan,
         };
         demo.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
         return demo;
@@ -97,6 +103,8 @@ public static class DemoCommand
             }
 
             await PrintSummaryAsync(nodes, files, password, peers, stop.Token);
+            if (!result.GetValue(NoScan))
+                await new DemoScan(manager, sensors, Console.Out, DemoScan.IsTerminal()).RunAsync(token, stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {

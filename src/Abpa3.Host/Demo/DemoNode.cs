@@ -106,18 +106,29 @@ public sealed class DemoNode : IAsyncDisposable
     private const int BusyAttempts = 5;
 
     public Task<JsonObject> GetAsync(string path, string? token, string doing, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, path, null, token, doing, cancellationToken);
+        SendJsonAsync(HttpMethod.Get, path, null, token, doing, cancellationToken);
 
     public Task<JsonObject> PostAsync(string path, object body, string? token, string doing, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, path, body, token, doing, cancellationToken);
+        SendJsonAsync(HttpMethod.Post, path, body, token, doing, cancellationToken);
+
+    /// <summary>A GET whose answer is bytes, not JSON (a scan's result).</summary>
+    public async Task<byte[]> GetBytesAsync(string path, string? token, string doing, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Get, path, null, token, doing, cancellationToken)).Body;
+
+    private async Task<JsonObject> SendJsonAsync(HttpMethod method, string path, object? body, string? token, string doing,
+        CancellationToken cancellationToken)
+    {
+        var (status, answer) = await SendAsync(method, path, body, token, doing, cancellationToken);
+        return ParseObject(answer) ?? throw new DemoException($"{doing}: {Key} answered {(int)status} {status} without a JSON object", (int)status);
+    }
 
     /// <summary>
     /// One API call; anything but a success becomes a <see cref="DemoException"/> saying what was being done and what
     /// the node answered. A 503 (the node did not answer in time, as on a loaded machine) is tried again a few times;
     /// every call the demo makes may be repeated (pairing retries are idempotent, a repeated setup answers 409).
     /// </summary>
-    private async Task<JsonObject> SendAsync(HttpMethod method, string path, object? body, string? token, string doing,
-        CancellationToken cancellationToken)
+    private async Task<(HttpStatusCode Status, byte[] Body)> SendAsync(HttpMethod method, string path, object? body, string? token,
+        string doing, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -140,20 +151,24 @@ public sealed class DemoNode : IAsyncDisposable
                     await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
                     continue;
                 }
-                var text = await response.Content.ReadAsStringAsync(cancellationToken);
-                JsonObject? answer = null;
-                try
-                {
-                    answer = JsonNode.Parse(text) as JsonObject;
-                }
-                catch (JsonException)
-                {
-                }
-                if (response.IsSuccessStatusCode && answer is not null)
-                    return answer;
-                throw new DemoException($"{doing}: {Key} answered {(int)response.StatusCode} {Describe(response.StatusCode, answer)}",
+                var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                if (response.IsSuccessStatusCode)
+                    return (response.StatusCode, answer);
+                throw new DemoException($"{doing}: {Key} answered {(int)response.StatusCode} {Describe(response.StatusCode, ParseObject(answer))}",
                     (int)response.StatusCode);
             }
+        }
+    }
+
+    private static JsonObject? ParseObject(byte[] text)
+    {
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

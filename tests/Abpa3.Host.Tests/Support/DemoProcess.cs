@@ -26,10 +26,13 @@ public sealed partial class DemoProcess : IAsyncDisposable
 
     public Uri ManagerUrl => new(Nodes["manager"]["url"]);
 
+    /// <summary>The scan the demo ran, as printed; null when it printed none.</summary>
+    public DemoScanOutput? Scan { get; private set; }
+
     /// <summary>Runs the demo on a free manager port and returns once it printed that it is ready.</summary>
-    public static async Task<DemoProcess> StartAsync(string dataDir)
+    public static async Task<DemoProcess> StartAsync(string dataDir, params string[] extraArgs)
     {
-        var demo = new DemoProcess(NodeProcess.Launch(["demo", "--data-dir", dataDir, "--http-port", "0"]));
+        var demo = new DemoProcess(NodeProcess.Launch(["demo", "--data-dir", dataDir, "--http-port", "0", .. extraArgs]));
         await demo.Process.WaitForLineAsync(l => l.StartsWith("ABPA3 demo ready"), ReadyTimeout);
         demo.ReadSummary();
         return demo;
@@ -66,6 +69,26 @@ public sealed partial class DemoProcess : IAsyncDisposable
             else if (line.Length == 0)
                 (section, inPeers) = (null, false);
         }
+        ReadScan();
+    }
+
+    private void ReadScan()
+    {
+        var lines = Output.Where(l => !l.StartsWith("[stderr]")).ToList();
+        var header = lines.FindIndex(l => ScanHeader().IsMatch(l));
+        if (header < 0)
+            return;
+        var id = ScanHeader().Match(lines[header]).Groups["id"].Value;
+        var progress = lines.Skip(header + 2).TakeWhile(l => l.StartsWith("  [")).Select(l => ProgressLine().Match(l)).ToList();
+        var completed = lines.Select(l => CompletedLine().Match(l)).FirstOrDefault(m => m.Success && m.Groups["id"].Value == id);
+        Scan = new DemoScanOutput(id, lines[header], lines[header + 1],
+            progress.Select(m => m.Success
+                ? new DemoScanOutput.Progress(int.Parse(m.Groups["done"].Value), int.Parse(m.Groups["total"].Value),
+                    m.Groups["sensor"].Captures.Select((c, i) => (c.Value, int.Parse(m.Groups["by"].Captures[i].Value))).ToDictionary(),
+                    m.Groups["change"].Value)
+                : null).ToList(),
+            completed is null ? null : int.Parse(completed.Groups["bytes"].Value),
+            completed?.Groups["sha"].Value);
     }
 
     public async ValueTask DisposeAsync() => await Process.DisposeAsync();
@@ -76,6 +99,25 @@ public sealed partial class DemoProcess : IAsyncDisposable
     [GeneratedRegex(@"^  (?<label>[a-z_0-9]+)\s+(?<value>\S.*)$")]
     private static partial Regex Field();
 
+    [GeneratedRegex(@"^scan (?<id>[0-9a-zA-Z_-]+) across ")]
+    private static partial Regex ScanHeader();
+
+    [GeneratedRegex(@"^  \[[#.]+\]\s+(?<done>\d+)/(?<total>\d+)\s+\d+%\s+(?:(?<sensor>sensor-\d) (?<by>\d+)/\d+\s+)+(?<change>\S.*)$")]
+    private static partial Regex ProgressLine();
+
+    [GeneratedRegex(@"^scan (?<id>\S+) completed: (?<bytes>\d+) bytes, matches the simulated driver \(sha256 (?<sha>[0-9a-f]{64})\)$")]
+    private static partial Regex CompletedLine();
+
     [GeneratedRegex(@"^  (?<node>\S+)\s+(?<id>abpa3-\S+)\s+(?<role>\S+)\s+(?<kind>\S+)\s+(?<online>online|offline)")]
     private static partial Regex PeerLine();
+}
+
+/// <summary>
+/// The demo's scan as printed: its header, one progress line per change (null for a line that does not parse),
+/// and the completion line's byte count and SHA-256 when it said the result matched the simulated driver.
+/// </summary>
+public sealed record DemoScanOutput(string Id, string Header, string Source, IReadOnlyList<DemoScanOutput.Progress?> Lines, int? Bytes, string? Sha256)
+{
+    /// <summary>Segments done of the total, segments done per sensor, and the change in words.</summary>
+    public sealed record Progress(int Done, int Total, IReadOnlyDictionary<string, int> DoneBy, string Change);
 }

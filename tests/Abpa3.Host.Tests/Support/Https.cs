@@ -44,6 +44,16 @@ public sealed class Https : IDisposable
         return JsonNode.Parse(text)!.AsObject();
     }
 
+    /// <summary>GET of bytes with an owner's access token; the answer must be a success.</summary>
+    public async Task<byte[]> GetBytesAsync(string path, string bearerToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearerToken);
+        using var response = await _client.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode}");
+        return await response.Content.ReadAsByteArrayAsync();
+    }
+
     /// <summary>Signs in and returns the access token.</summary>
     public async Task<string> LoginAsync(string username, string password)
     {
