@@ -72,6 +72,8 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ScanState? _state;
     private HashSet<string> _online = [];
+    /// <summary>Until the first presence answer, a scan with nothing assigned is starting, not paused.</summary>
+    private bool _presenceKnown;
 
     public ScanActor(string scanId, IActorRef peers, ScanSettings settings, TimeProvider clock)
     {
@@ -92,6 +94,10 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
         Command<PeerDirectoryProtocol.Presence>(presence =>
         {
             _online = presence.Peers.Values.Where(p => p.Online).Select(p => p.DeviceId).ToHashSet();
+            var first = !_presenceKnown;
+            _presenceKnown = true;
+            if (first && _state is { Phase: ScanPhase.Running, DoneCount: 0 })
+                Announce("started");
             Rebalance();
             SendOutstanding();
         });
@@ -111,7 +117,9 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
 
     private object View() => _state is null
         ? new ScanProtocol.ScanNotFound("")
-        : new ScanProtocol.ScanView(_state, _state.Paused, _online.Where(_state.Sensors.Contains).ToHashSet());
+        : new ScanProtocol.ScanView(_state, Paused, _online.Where(_state.Sensors.Contains).ToHashSet());
+
+    private bool Paused => _presenceKnown && _state!.Paused;
 
     private void Start(ScanProtocol.StartScan start)
     {
@@ -126,8 +134,8 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
         {
             _state = ScanState.Start(e);
             requester.Tell(new ScanProtocol.ScanAccepted(e.ScanId));
-            Announce("started");
-            AskPresence();
+            AskPresence(); // "started" is announced with the first assignment of its segments
+
         });
     }
 
@@ -145,11 +153,11 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
         var changed = presence.Online ? _online.Add(presence.DeviceId) : _online.Remove(presence.DeviceId);
         if (!changed)
             return;
-        var wasPaused = _state.Paused;
+        var wasPaused = Paused;
         Rebalance();
         if (presence.Online)
             SendOutstanding(presence.DeviceId);
-        if (wasPaused && !_state.Paused)
+        if (wasPaused && !Paused)
             Announce("resumed");
     }
 
@@ -158,7 +166,7 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
     {
         if (_state is null)
             return;
-        var wasPaused = _state.Paused;
+        var wasPaused = Paused;
         var events = _state.Rebalance(_online, _clock.GetUtcNow());
         if (events.Count == 0)
             return;
@@ -175,7 +183,7 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
                     Announce("unassigned", unassigned.Segment, null, unassigned.From);
                     break;
             }
-            if (!wasPaused && _state.Paused)
+            if (!wasPaused && Paused)
             {
                 wasPaused = true;
                 _log.Info("Scan {0} paused: none of its sensors is online", _state.ScanId);
@@ -258,7 +266,7 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
         _peers.Tell(new PeerProxyProtocol.Send(sensor, ScanPayloads.RunSegment.For(_state!.ScanId, segment, _state.Parameters)));
 
     private void Announce(string change, int? segment = null, string? sensor = null, string? from = null) =>
-        Context.System.EventStream.Publish(new ScanProtocol.ScanChanged(change, _state!, _state!.Paused, segment, sensor, from));
+        Context.System.EventStream.Publish(new ScanProtocol.ScanChanged(change, _state!, Paused, segment, sensor, from));
 
     public static Props Props(string scanId, IActorRef peers, ScanSettings settings, TimeProvider clock) =>
         Akka.Actor.Props.Create(() => new ScanActor(scanId, peers, settings, clock));

@@ -84,6 +84,8 @@ public sealed class ScanSpecs : IAsyncLifetime
     public async Task A_scan_across_two_sensors_completes_with_the_exact_result()
     {
         var id = await StartAsync(new { width = 40, height = 60, segments = 6, seed = 11, rows_per_second = 600 });
+        // With its sensors online, a scan that is just starting says running, never paused.
+        Assert.NotEqual("paused", (await ScanAsync(id))["state"]!.GetValue<string>());
         var scan = await WaitForAsync(id, s => Is(s, "completed"));
         Assert.Equal(1.0, scan["progress"]!.GetValue<double>());
         // Both sensors did work.
