@@ -14,7 +14,7 @@ public class MeshConfigSpecs
         var node = NodeSettings.FromConfig(config);
 
         Assert.Equal(Path.GetFullPath("./data"), node.DataDir);
-        Assert.Equal(("0.0.0.0", 8000, 8001, false), (node.Bind, node.HttpPort, node.RemotePort, node.PlainHttp));
+        Assert.Equal(("0.0.0.0", 8000, 8001, 0, false), (node.Bind, node.HttpPort, node.RemotePort, node.RemotePublicPort, node.PlainHttp));
         Assert.Null(node.Name);
         Assert.Null(node.DeviceId);
         Assert.Equal(TimeSpan.FromSeconds(5), node.AskTimeout);
