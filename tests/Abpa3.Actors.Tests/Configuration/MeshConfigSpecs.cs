@@ -19,6 +19,7 @@ public class MeshConfigSpecs
         Assert.Null(node.DeviceId);
         Assert.Equal(TimeSpan.FromSeconds(5), node.AskTimeout);
         Assert.Equal(100, PairingSettings.FromConfig(config).SnapshotEvery);
+        Assert.Equal(TimeSpan.FromSeconds(5), Abpa3.Actors.Scans.ScanSettings.FromConfig(config).RecoveryGrace);
         Assert.True(config.GetBoolean("akka.remote.untrusted-mode"));
         // Only the peer inbox is reachable from the wire.
         Assert.Equal([Abpa3.Actors.Peers.PeerInbox.Path], config.GetStringList("akka.remote.trusted-selection-paths"));
