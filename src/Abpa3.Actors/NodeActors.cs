@@ -26,7 +26,7 @@ public static class NodeActors
             .WithCustomSerializer(MeshJsonSerializer.Name, [typeof(IPersistedMessage)], system => new MeshJsonSerializer(system))
             .WithCustomSerializer(PeerWireSerializer.Name, [typeof(PeerWire)], system => new PeerWireSerializer(system))
             .WithSqliteJournal(settings.DataDir)
-            .WithPeerRemoting(identity, pins, settings.Bind, settings.RemotePort)
+            .WithPeerRemoting(identity, pins, settings.Bind, settings.RemotePort, settings.RemotePublicPort)
             .AddDeviceSupervisor(identity, DeviceSettings.FromConfig(config), PairingSettings.FromConfig(config),
                 PeerLinkSettings.FromConfig(config), counters, pins, DevicePairingSettings.FromConfig(config),
                 SensorSettings.FromConfig(config), ScanSettings.FromConfig(config), clock)

@@ -186,13 +186,19 @@ public sealed class MeshNode : IAsyncDisposable
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }
 
+    /// <summary>
+    /// How long a starting node waits for its actors to recover their journals. Not the edge's ask-timeout, which bounds one
+    /// request: a busy or slow machine may need longer at start than any request should wait.
+    /// </summary>
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromMinutes(2);
+
     /// <summary>Starts the edge and the actor system, and returns once the node answers requests.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _app.StartAsync(cancellationToken);
         _system = Services.GetRequiredService<ActorSystem>();
-        var info = (DeviceMessages.DeviceInfo)await Services.GetRequiredService<DeviceGateway>()
-            .AskAsync(DeviceMessages.GetDeviceInfo.Instance, cancellationToken);
+        var info = await Services.GetRequiredService<IRequiredActor<DeviceSupervisor>>().ActorRef
+            .Ask<DeviceMessages.DeviceInfo>(DeviceMessages.GetDeviceInfo.Instance, StartupTimeout, cancellationToken);
         LifecycleAtStart = info.Lifecycle;
         HttpUrl = ResolveHttpUrl();
         // Compiles the key exchange's code now, off the request path, so the first pairing is as fast as later ones.

@@ -162,6 +162,17 @@ public sealed class NodeProcessSpecs : IDisposable
     }
 
     [Fact]
+    public async Task A_node_starts_even_when_its_actors_take_longer_to_recover_than_the_edge_waits_for_an_answer()
+    {
+        // ask-timeout bounds each HTTP request's wait for the actors (503 beyond); a busy machine may take longer than that to
+        // recover the journal at start, which must not stop the node. A 1 ms ask-timeout makes every start such a start.
+        await using var node = await NodeProcess.StartAsync(_dataDir, environment: new Dictionary<string, string> { ["ABPA3__NODE__ASK_TIMEOUT"] = "1ms" });
+
+        Assert.Matches("^abpa3-[0-9a-f]{12}$", node.DeviceId);
+        Assert.False(node.HasExited);
+    }
+
+    [Fact]
     public async Task An_invalid_setting_from_the_environment_is_reported_not_thrown()
     {
         await using var node = NodeProcess.Launch(["--data-dir", _dataDir, "--http-port", "0", "--remote-port", "0"],

@@ -10,6 +10,7 @@ public sealed record NodeSettings(
     string Bind,
     int HttpPort,
     int RemotePort,
+    int RemotePublicPort,
     bool PlainHttp,
     TimeSpan AskTimeout)
 {
@@ -23,6 +24,7 @@ public sealed record NodeSettings(
             Bind: Required(node, "bind"),
             HttpPort: Port(node, "http-port"),
             RemotePort: Port(node, "remote-port"),
+            RemotePublicPort: Port(node, "remote-public-port"),
             PlainHttp: node.GetBoolean("plain-http"),
             AskTimeout: node.GetTimeSpan("ask-timeout"));
     }

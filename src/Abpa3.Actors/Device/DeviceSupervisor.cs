@@ -31,6 +31,7 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash, IWithTimers
     private readonly IActorRef _peers;
     private readonly IActorRef _peerPairing;
     private readonly IActorRef _sensor;
+    private readonly IActorRef _segments;
     private readonly IActorRef _scans;
     private DeviceLifecycle _lifecycle = DeviceLifecycle.Initial;
     private readonly TimeSpan _managerGracePeriod;
@@ -60,7 +61,7 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash, IWithTimers
         _sensor = Context.ActorOf(SensorActor.Props(driver, sensorSettings, clock), "sensor");
         // Segment work for this device's manager, and scans this device runs as a manager; each is idle
         // unless the device has that role, and both answer only to authenticated peers.
-        Context.ActorOf(SegmentWorker.Props(identity.DeviceId.Value, driver, sensorSettings, _peers, clock), "segments");
+        _segments = Context.ActorOf(SegmentWorker.Props(identity.DeviceId.Value, driver, sensorSettings, _peers, clock), "segments");
         _scans = Context.ActorOf(ScanCoordinator.Props(identity.DeviceId.Value, _peers, scanSettings, clock), "scans");
         Recovering();
     }
@@ -170,6 +171,7 @@ public sealed class DeviceSupervisor : ReceiveActor, IWithStash, IWithTimers
         Receive<IPeerPairingRequest>(request => _peerPairing.Forward(request));
         Receive<SensorProtocol.StartScan>(start => _sensor.Forward(start));
         Receive<SensorProtocol.GetStatus>(status => _sensor.Forward(status));
+        Receive<SegmentWorkerQueries.GetBacklog>(backlog => _segments.Forward(backlog));
         Receive<IScanRequest>(request => _scans.Forward(request));
     }
 

@@ -10,8 +10,12 @@ namespace Abpa3.Actors.Remoting;
 /// </summary>
 public static class PeerRemoting
 {
+    /// <param name="publicPort">
+    /// The port peers dial when it differs from the one listened on (a port forward or NAT in between); 0: the same.
+    /// Akka.Remote accepts only messages addressed to its own address, so a node behind a forward must advertise it.
+    /// </param>
     public static AkkaConfigurationBuilder WithPeerRemoting(
-        this AkkaConfigurationBuilder builder, NodeIdentity identity, PeerCertificatePins pins, string bind, int port)
+        this AkkaConfigurationBuilder builder, NodeIdentity identity, PeerCertificatePins pins, string bind, int port, int publicPort = 0)
     {
         var publicHost = bind is "0.0.0.0" or "::" ? LanAddress() : bind;
         return builder
@@ -20,6 +24,7 @@ public static class PeerRemoting
                   hostname = "{{bind}}"
                   public-hostname = "{{publicHost}}"
                   port = {{port}}
+                  public-port = {{publicPort}}
                   enable-ssl = true
                 }
                 """, HoconAddMode.Prepend)

@@ -56,7 +56,8 @@ public interface IScanRequest;
 /// sensor goes offline (or left waiting when none is online, which pauses the scan), given to a sensor
 /// that comes back, and completed by the first valid result for each, so every segment counts exactly
 /// once. Segment requests are repeated until their result arrives, so a lost message or a restart of
-/// either side costs time, not data. A manager restart recovers the scan from its journal and carries on.
+/// either side costs time, not data. A manager restart recovers the scan from its journal and carries on,
+/// leaving each segment with its sensor while it waits to hear that sensor again.
 /// </summary>
 public sealed class ScanActor : ReceivePersistentActor, IWithTimers
 {
@@ -64,6 +65,13 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
     {
         public static readonly Retry Instance = new();
         private Retry() { }
+    }
+
+    /// <summary>After a restart of the manager, the time its sensors had to be heard again is up.</summary>
+    private sealed class RecoveryGraceOver
+    {
+        public static readonly RecoveryGraceOver Instance = new();
+        private RecoveryGraceOver() { }
     }
 
     private readonly IActorRef _peers;
@@ -74,6 +82,11 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
     private HashSet<string> _online = [];
     /// <summary>Until the first presence answer, a scan with nothing assigned is starting, not paused.</summary>
     private bool _presenceKnown;
+    /// <summary>
+    /// Just recovered: sensors not heard yet are not gone (they kept working while the manager was down), so their
+    /// segments stay with them until the grace period is over; whoever is heard meanwhile gets its own segments again.
+    /// </summary>
+    private bool _inRecoveryGrace;
 
     public ScanActor(string scanId, IActorRef peers, ScanSettings settings, TimeProvider clock)
     {
@@ -86,8 +99,11 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
         Recover<IScanEvent>(e => _state = _state?.Apply(e));
         Recover<RecoveryCompleted>(_ =>
         {
-            if (_state is { Phase: ScanPhase.Running })
-                AskPresence();
+            if (_state is not { Phase: ScanPhase.Running })
+                return;
+            _inRecoveryGrace = true;
+            Timers.StartSingleTimer(nameof(RecoveryGraceOver), RecoveryGraceOver.Instance, _settings.RecoveryGrace);
+            AskPresence();
         });
 
         Command<ScanProtocol.StartScan>(Start);
@@ -100,6 +116,12 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
                 Announce("started");
             Rebalance();
             SendOutstanding();
+        });
+        Command<RecoveryGraceOver>(_ =>
+        {
+            _inRecoveryGrace = false;
+            if (_state is { Phase: ScanPhase.Running })
+                AskPresence(); // now a sensor still not heard is gone: its segments move
         });
         Command<PeerProxyProtocol.PresenceChanged>(OnPresence);
         Command<ScanProtocol.ResultFrom>(from => HandleResult(from.Sensor, from.Result));
@@ -164,7 +186,7 @@ public sealed class ScanActor : ReceivePersistentActor, IWithTimers
     /// <summary>Persists the reassignments the current presence calls for, and sends the moved segments.</summary>
     private void Rebalance()
     {
-        if (_state is null)
+        if (_state is null || _inRecoveryGrace)
             return;
         var wasPaused = Paused;
         var events = _state.Rebalance(_online, _clock.GetUtcNow());

@@ -26,6 +26,20 @@ public static class SegmentWorkerEvents
     public sealed record OutboxSnapshot(IReadOnlyList<OutboxEntry> Entries) : IPersistedMessage;
 }
 
+/// <summary>What the <see cref="SegmentWorker"/> answers.</summary>
+public static class SegmentWorkerQueries
+{
+    /// <summary>Answered with <see cref="Backlog"/>.</summary>
+    public sealed class GetBacklog
+    {
+        public static readonly GetBacklog Instance = new();
+        private GetBacklog() { }
+    }
+
+    /// <summary>Segments waiting to run or running, and results kept until the manager acknowledges them.</summary>
+    public sealed record Backlog(int SegmentsQueued, int ResultsUnacknowledged);
+}
+
 /// <summary>
 /// The sensor's side of the manager's scans (SPEC §7): runs the segments its manager assigns, one at a
 /// time in arrival order, through the driver at the scan's row rate, and delivers each result with
@@ -86,6 +100,8 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
             if (presence.Online && _outbox.Values.Any(e => e.ManagerId == presence.DeviceId))
                 SendOutbox(); // the manager is back: deliver what it missed now, not at the next resend
         });
+        Command<SegmentWorkerQueries.GetBacklog>(_ =>
+            Sender.Tell(new SegmentWorkerQueries.Backlog(_queue.Count + (_running is null ? 0 : 1), _outbox.Count)));
         Command<Tick>(_ => Advance());
         Command<Resend>(_ => SendOutbox());
         Command<SaveSnapshotSuccess>(success => DeleteMessages(success.Metadata.SequenceNr));

@@ -42,7 +42,9 @@ public static class SensorApi
         [property: JsonPropertyName("state")] string State,
         [property: JsonPropertyName("manager_device_id")] string? ManagerDeviceId,
         [property: JsonPropertyName("scanning")] bool Scanning,
-        [property: JsonPropertyName("last_scan")] ScanStatusResponse? LastScan);
+        [property: JsonPropertyName("last_scan")] ScanStatusResponse? LastScan,
+        [property: JsonPropertyName("segments_queued")] int SegmentsQueued,
+        [property: JsonPropertyName("results_unacknowledged")] int ResultsUnacknowledged);
 
     public sealed record ShutdownResponse([property: JsonPropertyName("status")] string Status);
 
@@ -86,9 +88,12 @@ public static class SensorApi
     {
         var info = (DeviceMessages.DeviceInfo)await gateway.AskAsync(DeviceMessages.GetDeviceInfo.Instance, context.RequestAborted);
         var status = (SensorProtocol.Status)await gateway.AskAsync(SensorProtocol.GetStatus.Instance, context.RequestAborted);
+        // The manager's segment work: what is still to run, and results kept until the manager acknowledges them.
+        var backlog = (SegmentWorkerQueries.Backlog)await gateway.AskAsync(SegmentWorkerQueries.GetBacklog.Instance, context.RequestAborted);
         return TypedResults.Ok(new StatusResponse(info.DeviceId, DeviceLifecycle.Describe(info.Lifecycle.State),
             info.Lifecycle.ManagerDeviceId?.Value, status.Scanning,
-            status.LastScan is { } s ? new ScanStatusResponse(s.ScanId, s.State, s.RowsDone, s.RowsTotal, s.StartedAt, s.FinishedAt) : null));
+            status.LastScan is { } s ? new ScanStatusResponse(s.ScanId, s.State, s.RowsDone, s.RowsTotal, s.StartedAt, s.FinishedAt) : null,
+            backlog.SegmentsQueued, backlog.ResultsUnacknowledged));
     }
 
     private static IResult Shutdown(HttpContext context, IHostApplicationLifetime lifetime)

@@ -14,11 +14,12 @@ public class MeshConfigSpecs
         var node = NodeSettings.FromConfig(config);
 
         Assert.Equal(Path.GetFullPath("./data"), node.DataDir);
-        Assert.Equal(("0.0.0.0", 8000, 8001, false), (node.Bind, node.HttpPort, node.RemotePort, node.PlainHttp));
+        Assert.Equal(("0.0.0.0", 8000, 8001, 0, false), (node.Bind, node.HttpPort, node.RemotePort, node.RemotePublicPort, node.PlainHttp));
         Assert.Null(node.Name);
         Assert.Null(node.DeviceId);
         Assert.Equal(TimeSpan.FromSeconds(5), node.AskTimeout);
         Assert.Equal(100, PairingSettings.FromConfig(config).SnapshotEvery);
+        Assert.Equal(TimeSpan.FromSeconds(5), Abpa3.Actors.Scans.ScanSettings.FromConfig(config).RecoveryGrace);
         Assert.True(config.GetBoolean("akka.remote.untrusted-mode"));
         // Only the peer inbox is reachable from the wire.
         Assert.Equal([Abpa3.Actors.Peers.PeerInbox.Path], config.GetStringList("akka.remote.trusted-selection-paths"));

@@ -75,6 +75,8 @@ public sealed class SensorApiSpecs : IAsyncLifetime
         Assert.Equal((SensorId, "paired", ManagerId, false),
             (status["device_id"]!.GetValue<string>(), status["state"]!.GetValue<string>(), status["manager_device_id"]!.GetValue<string>(),
                 status["scanning"]!.GetValue<bool>()));
+        // No segment work from the manager yet: nothing queued, nothing waiting for its acknowledgement.
+        Assert.Equal((0, 0), (status["segments_queued"]!.GetValue<int>(), status["results_unacknowledged"]!.GetValue<int>()));
         await TestNode.AssertProblemAsync(await _manager.GetAsync("/api/devices/no-such-sensor/status", _token), 404);
     }
 
