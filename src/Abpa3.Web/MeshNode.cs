@@ -182,6 +182,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapMetrics();
         app.MapScans();
         app.MapSyncSocket();
+        app.MapWebUi();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }
 
