@@ -5,6 +5,7 @@ using Abpa3.Client;
 using Abpa3.Ui.Tests.Support;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
+using static Abpa3.Ui.Tests.Support.Ui;
 
 namespace Abpa3.Ui.Tests;
 
@@ -80,7 +81,7 @@ public sealed class OwnerJourneySpecs(BrowserFixture browser) : IAsyncLifetime
         await page.EvaluateAsync("window.__sameDocument = true");
 
         // ---- a client pairs from the QR payload the page shows ----
-        await page.GetByRole(AriaRole.Link, new() { Name = "Clients" }).ClickAsync();
+        await Nav(page, "Clients").ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Show a pairing code" }).ClickAsync();
         var qr = page.Locator("#qr-image");
         await Expect(qr).ToBeVisibleAsync();
@@ -99,7 +100,7 @@ public sealed class OwnerJourneySpecs(BrowserFixture browser) : IAsyncLifetime
         await ui.ScreenshotAsync("05-clients-paired");
 
         // ---- two sensors paired by address and setup code ----
-        await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
+        await Nav(page, "Devices").ClickAsync();
         foreach (var sensor in new[] { _sensor1, _sensor2 })
         {
             await page.GetByLabel("Device address").FillAsync(sensor.Address);
@@ -111,14 +112,14 @@ public sealed class OwnerJourneySpecs(BrowserFixture browser) : IAsyncLifetime
             if (sensor == _sensor1)
                 await ui.ScreenshotAsync("06-device-discovered");
             await page.GetByLabel("Setup code of this device").FillAsync(sensor.SetupCode);
-            await page.GetByRole(AriaRole.Button, new() { Name = $"Pair {sensor.Node.Identity.Name}" }).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = $"Pair {sensor.Node.Identity.Name}", Exact = true }).ClickAsync();
             await Expect(page.Locator("#discovered")).ToContainTextAsync($"Paired {sensor.Node.Identity.Name}");
             await Expect(page.Locator($"#device-list tr[data-device='{sensor.DeviceId}'] .status")).ToHaveTextAsync("online");
         }
         await ui.ScreenshotAsync("07-devices-paired");
 
         // ---- a scan across both; sensor 1 stops in the middle ----
-        await page.GetByRole(AriaRole.Link, new() { Name = "Scans" }).ClickAsync();
+        await Nav(page, "Scans").ClickAsync();
         await Expect(page.Locator("#sensor-choice input[type=checkbox]:checked")).ToHaveCountAsync(2);
         const int width = 64, height = 96, segments = 12, seed = 42;
         await page.GetByLabel("Width").FillAsync($"{width}");
@@ -138,7 +139,7 @@ public sealed class OwnerJourneySpecs(BrowserFixture browser) : IAsyncLifetime
         await Expect(page.Locator($"#scan-sensors [data-sensor='{_sensor1.DeviceId}'] .presence")).ToHaveTextAsync("offline", new() { Timeout = 10_000 });
         await Expect(page.Locator("#scan-log")).ToContainTextAsync("Sensor 1 went offline");
         await Expect(page.Locator("#scan-log")).ToContainTextAsync("moved from Sensor 1 to Sensor 2");
-        await ui.ScreenshotAsync("10-scan-failover");
+        await ui.ScreenshotAsync("10-scan-failover", docsName: "scan-failover-desktop");
         await Expect(page.Locator("#scan-state")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
         await Expect(page.Locator("#scan-summary")).ToContainTextAsync($"{segments} of {segments} segments");
         await Expect(page.Locator("#heatmap")).ToHaveAttributeAsync("data-rows", $"{height}");
@@ -166,13 +167,13 @@ public sealed class OwnerJourneySpecs(BrowserFixture browser) : IAsyncLifetime
         await Expect(scanRow.Locator(".state")).ToHaveTextAsync("completed");
         await Expect(scanRow.Locator("canvas.thumb")).ToBeVisibleAsync();
         await ui.ScreenshotAsync("12-scans-list");
-        await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
+        await Nav(page, "Devices").ClickAsync();
         await Expect(page.Locator($"#device-list tr[data-device='{_sensor1.DeviceId}'] .status")).ToHaveTextAsync("offline");
         await Expect(page.Locator($"#device-list tr[data-device='{_sensor2.DeviceId}'] .status")).ToHaveTextAsync("online");
         await ui.ScreenshotAsync("13-devices-one-offline");
 
         // ---- revoke the phone, with confirmation ----
-        await page.GetByRole(AriaRole.Link, new() { Name = "Clients" }).ClickAsync();
+        await Nav(page, "Clients").ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Revoke Pixel 7" }).ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog);
         await Expect(dialog).ToContainTextAsync("Revoke Pixel 7?");

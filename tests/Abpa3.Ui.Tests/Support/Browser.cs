@@ -106,7 +106,8 @@ public sealed class UiPage : IAsyncDisposable
     /// <summary>Where this run keeps screenshots: the test output directory (a test artifact).</summary>
     public static string ArtifactDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
-    public async Task<string> ScreenshotAsync(string name, bool fullPage = true)
+    /// <param name="docsName">Also the README's screenshot of this name, refreshed when <c>ABPA3_UPDATE_SCREENSHOTS=1</c>.</param>
+    public async Task<string> ScreenshotAsync(string name, bool fullPage = true, string? docsName = null)
     {
         Directory.CreateDirectory(Path.Combine(ArtifactDirectory, _testName));
         var path = Path.Combine(ArtifactDirectory, _testName, $"{name}.png");
@@ -115,7 +116,17 @@ public sealed class UiPage : IAsyncDisposable
         await Page.EvaluateAsync("() => { const t = document.getElementById('toasts'); if (t) t.hidden = true; }");
         await Page.ScreenshotAsync(new() { Path = path, FullPage = fullPage, Animations = ScreenshotAnimations.Disabled });
         await Page.EvaluateAsync("() => { const t = document.getElementById('toasts'); if (t) t.hidden = false; }");
+        if (docsName is not null && Environment.GetEnvironmentVariable("ABPA3_UPDATE_SCREENSHOTS") == "1")
+            File.Copy(path, Path.Combine(RepositoryRoot(), "docs", "screenshots", $"{docsName}.png"), overwrite: true);
         return path;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Abpa3.Mesh.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("not inside the repository");
     }
 
     /// <summary>Runs a test's steps; if one fails, the page as it was then is kept as <c>failure.png</c>.</summary>
@@ -147,4 +158,11 @@ public sealed class UiPage : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _context.CloseAsync();
+}
+
+public static class Ui
+{
+    /// <summary>A link of the main navigation (the pages link to each other too, under other names).</summary>
+    public static ILocator Nav(IPage page, string name) =>
+        page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = name, Exact = true });
 }

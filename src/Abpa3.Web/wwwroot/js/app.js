@@ -19,6 +19,7 @@ let info = null;
 let current = null;
 let routing = 0;
 let notice = null;
+let firstLoad = true;
 
 /** What a page gets: the device, the live channel, navigation, and cleanup that runs when the page is left. */
 class PageContext {
@@ -129,8 +130,9 @@ async function route() {
     if (ticket === routing) view.append(message('error', error.title || 'This page could not be shown', error.detail || error.message));
   }
   // Focus moves to the new page's heading, so keyboard and screen-reader users start at the top of it.
-  // (unless the page put it on its first field already).
-  if (ticket === routing && !view.contains(document.activeElement)) view.querySelector('h1')?.focus({ preventScroll: true });
+  // (unless the page put it on its first field already). Not on the first load: there the skip link comes first.
+  if (ticket === routing && !firstLoad && !view.contains(document.activeElement)) view.querySelector('h1')?.focus({ preventScroll: true });
+  firstLoad = false;
 }
 
 function renderUnreachable(error) {
@@ -153,6 +155,11 @@ window.addEventListener(AUTH_EXPIRED, () => signOut('Your session has ended; sig
 document.getElementById('logout').addEventListener('click', () => {
   signOut('Signed out. The token is forgotten by this tab.');
   toast('Signed out');
+});
+// The skip link moves focus to the page; it must not become a route.
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  view.focus();
 });
 window.addEventListener('hashchange', route);
 // A failure nobody caught still ends as a message on the page, never as a blank one.

@@ -80,5 +80,5 @@ export function legend() {
   return h('div', { class: 'legend' },
     ramp,
     h('div', { class: 'ends' }, h('span', {}, '0'), h('span', {}, 'sample value'), h('span', {}, '255')),
-    h('p', { class: 'hint' }, 'Grey checks: rows still being scanned.'));
+    h('p', { class: 'hint' }, 'Grey checks: rows not received (yet).'));
 }

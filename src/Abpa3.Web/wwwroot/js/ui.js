@@ -38,8 +38,13 @@ export function badge(text, kind = text) {
 export function message(kind, title, detail, items = []) {
   return h('div', { class: `alert ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     title && h('strong', {}, title),
-    detail && h('span', {}, detail),
+    detail && h('span', {}, capitalize(detail)),
     items.length > 0 && h('ul', {}, items.map((i) => h('li', {}, i))));
+}
+
+function capitalize(text) {
+  const value = String(text);
+  return value.charAt(0).toUpperCase() + value.slice(1);
 }
 
 /** Shows an ApiError (or any error) in a slot, with a form's field errors next to their inputs. */

@@ -97,6 +97,9 @@ export default {
         details.append(message('warn', already ? 'Already paired' : 'Cannot pair this device', result.reason || 'This device cannot be paired from here.'));
         return;
       }
+      if (d.manager_device_id && d.manager_device_id === ctx.info.device_id) {
+        details.append(message('info', 'Already paired with this device', 'Pairing it again renews the keys of its link.'));
+      }
       const slot = h('div', { 'aria-live': 'polite', id: 'pair-status' });
       const pairForm = h('form', { novalidate: true, id: 'pair-form' },
         field('setup_code', 'Setup code of this device', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 16 },
@@ -132,16 +135,13 @@ export default {
           await load();
         } catch (error) {
           if (error.status === 403) {
-            const locked = /lock/i.test(error.detail || '');
+            const locked = /\blocked\b/i.test(error.detail || '');
             showError(slot, { title: locked ? 'Pairing locked' : 'Wrong setup code', detail: error.detail }, pairForm);
             pairForm.elements.setup_code.setAttribute('aria-invalid', 'true');
             pairForm.elements.setup_code.select();
           } else if (error.status === 409) {
-            const locked = /lock/i.test(error.detail || '');
-            showError(slot, {
-              title: locked ? 'Pairing locked' : 'Cannot pair',
-              detail: locked ? `${error.detail}. Restart that device, or unlock it from its own Devices page.` : error.detail,
-            });
+            const locked = /\blocked\b/i.test(error.detail || '');
+            showError(slot, { title: locked ? 'Pairing locked' : 'Cannot pair', detail: error.detail });
           } else if (error.status === 502 || error.status === 504) {
             showError(slot, { title: 'Device not reachable', detail: error.detail });
           } else {
