@@ -40,6 +40,11 @@ public sealed class MeshNode : IAsyncDisposable
     private ActorSystem? _system;
     private bool _disposed;
 
+    /// <summary>How long a starting node waits for its actors to recover and answer before it gives up.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     /// <summary>How long a stopping node waits for its actors (and their journal writes) to finish.</summary>
     private static readonly TimeSpan ActorSystemStopTimeout = TimeSpan.FromSeconds(10);
 
@@ -191,8 +196,11 @@ public sealed class MeshNode : IAsyncDisposable
     {
         await _app.StartAsync(cancellationToken);
         _system = Services.GetRequiredService<ActorSystem>();
-        var info = (DeviceMessages.DeviceInfo)await Services.GetRequiredService<DeviceGateway>()
-            .AskAsync(DeviceMessages.GetDeviceInfo.Instance, cancellationToken);
+        // Ready means the root actor has recovered and answers. That can take longer than a request may wait
+        // (abpa3.node.ask-timeout): a first boot creates the journal, and a busy or slow machine recovers slowly.
+        var supervisor = Services.GetRequiredService<IRequiredActor<DeviceSupervisor>>().ActorRef;
+        var info = (DeviceMessages.DeviceInfo)await supervisor.Ask<object>(
+            DeviceMessages.GetDeviceInfo.Instance, Max(StartTimeout, Settings.AskTimeout), cancellationToken);
         LifecycleAtStart = info.Lifecycle;
         HttpUrl = ResolveHttpUrl();
         RemoteAddress = NodeActors.RemoteAddress(_system);
