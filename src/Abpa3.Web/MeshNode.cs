@@ -183,6 +183,7 @@ public sealed class MeshNode : IAsyncDisposable
         app.MapMetrics();
         app.MapScans();
         app.MapSyncSocket();
+        app.MapWebUi();
         return new MeshNode(app, dataDirectoryLock, settings, identity);
     }
 

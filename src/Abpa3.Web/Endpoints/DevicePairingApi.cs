@@ -305,7 +305,7 @@ public static class DevicePairingApi
         {
             PeerPairingProtocol.Accepted accepted => TypedResults.Ok(new HandshakeAcceptance(PakeWire.From(accepted.Confirmation))),
             PeerPairingProtocol.WrongCode wrong => Problems.Forbidden(wrong.AttemptsLeft > 0
-                ? $"wrong setup code; {wrong.AttemptsLeft} more wrong code{(wrong.AttemptsLeft == 1 ? "" : "s")} lock pairing"
+                ? $"wrong setup code; {wrong.AttemptsLeft} more wrong code{(wrong.AttemptsLeft == 1 ? " locks" : "s lock")} pairing"
                 : "wrong setup code; pairing is now locked until the device's owner unlocks it or the device restarts"),
             _ => HandshakeRefusal(reply),
         };

@@ -11,6 +11,7 @@ using Abpa3.Web.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.IdentityModel.JsonWebTokens;
 using static Abpa3.Actors.Sync.ServerMessages;
 
@@ -36,7 +37,7 @@ public static class SyncSocket
 
     private static async Task<IResult> Handle(
         HttpContext context, DeviceGateway gateway, TokenIssuer tokens, SyncSettings settings, NodeSettings node,
-        IRequiredActor<SessionRegistry> registry, TimeProvider clock)
+        IRequiredActor<SessionRegistry> registry, TimeProvider clock, IHostApplicationLifetime lifetime)
     {
         if (!context.WebSockets.IsWebSocketRequest)
             return Problems.Malformed("This is the WebSocket sync channel; connect with a WebSocket upgrade.");
@@ -70,6 +71,9 @@ public static class SyncSocket
         try
         {
             using var tokenExpiry = who.ExpiresAt is { } expires ? CloseAt(outbox, expires - clock.GetUtcNow()) : null;
+            // A stopping node says goodbye (1001) at once: an open socket must not hold the shutdown for the host's
+            // whole shutdown timeout, and the client knows to reconnect rather than give up.
+            using var nodeStopping = lifetime.ApplicationStopping.Register(() => outbox.Close(SessionCloseCodes.GoingAway, "node stopping"));
             var sending = SendLoopAsync(socket, outbox, session, stopping);
             var receiving = ReceiveLoopAsync(socket, outbox, session, settings, stopping);
             await Task.WhenAny(sending, receiving);

@@ -100,8 +100,8 @@ public sealed class PairingRelaySpecs : IAsyncLifetime
             var response = await _manager.PostJsonAsync("/api/devices/pair/initiate", new { target_ip = direct, setup_code = wrong }, _token);
             details.Add((await TestNode.AssertProblemAsync(response, 403))["detail"]!.GetValue<string>());
         }
-        Assert.Contains("2 more wrong codes", details[0]);
-        Assert.Contains("1 more wrong code ", details[1]);
+        Assert.Contains("2 more wrong codes lock pairing", details[0]);
+        Assert.Contains("1 more wrong code locks pairing", details[1]);
         Assert.Contains("now locked", details[2]);
         var locked = await _manager.PostJsonAsync("/api/devices/pair/initiate", new { target_ip = direct, setup_code = _sensor.SetupCode }, _token);
         await TestNode.AssertProblemAsync(locked, 409);

@@ -176,6 +176,24 @@ public class SyncChannelSpecs
     }
 
     [Fact]
+    public async Task A_stopping_node_closes_open_sockets_with_going_away_instead_of_waiting_for_them()
+    {
+        var node = await TestNode.StartAsync();
+        await node.SetupOwnerAsync();
+        var owner = await node.LoginAsync();
+        await using var browser = await RawSocket.ConnectAsync(node);
+        await browser.SendJsonAsync(new { type = "auth", access_token = owner });
+        await browser.ReceiveTypeAsync("welcome");
+        var closed = browser.ExpectCloseAsync(TimeSpan.FromSeconds(10));
+
+        // Kestrel's graceful stop waits for open requests, a socket included, for the host's whole shutdown timeout (30 s).
+        var watch = Stopwatch.StartNew();
+        await node.DisposeAsync();
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the node took {watch.Elapsed} to stop with a socket open");
+        Assert.Equal(1001, await closed);
+    }
+
+    [Fact]
     public async Task A_client_that_does_not_read_never_holds_up_the_others_and_learns_what_it_lost()
     {
         await using var node = await TestNode.StartAsync(new Dictionary<string, string>
