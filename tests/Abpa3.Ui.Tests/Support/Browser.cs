@@ -33,10 +33,12 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context and page at this size, watched for console errors and foreign requests.</summary>
-    public async Task<UiPage> OpenAsync(string testName, ViewportSize? viewport = null, bool isMobile = false)
+    /// <param name="acceptAnyCertificate">For a node on its own self-signed HTTPS: the owner accepts it once in a real browser.</param>
+    public async Task<UiPage> OpenAsync(string testName, ViewportSize? viewport = null, bool isMobile = false, bool acceptAnyCertificate = false)
     {
         var context = await Browser.NewContextAsync(new()
         {
+            IgnoreHTTPSErrors = acceptAnyCertificate,
             ViewportSize = viewport ?? Desktop,
             IsMobile = isMobile,
             HasTouch = isMobile,

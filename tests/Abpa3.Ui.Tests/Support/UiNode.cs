@@ -26,7 +26,8 @@ public sealed class UiNode : IAsyncDisposable
         DataDir = dataDir;
         Log = log;
         _ownsDataDir = ownsDataDir;
-        Http = new HttpClient { BaseAddress = node.HttpUrl, Timeout = TimeSpan.FromSeconds(30) };
+        // Pinned to the node's own certificate, as a paired client would be (no effect over plain HTTP).
+        Http = Abpa3.Client.CertificatePin.HttpClient(node.HttpUrl, node.Identity.CertSha256);
     }
 
     public MeshNode Node { get; }
@@ -42,7 +43,8 @@ public sealed class UiNode : IAsyncDisposable
     public string SetupCode => Node.Identity.SetupCode.Reveal();
     public string CertSha256 => Node.Identity.CertSha256;
 
-    public static async Task<UiNode> StartAsync(string name, IReadOnlyDictionary<string, string>? overrides = null, string? dataDir = null)
+    public static async Task<UiNode> StartAsync(string name, IReadOnlyDictionary<string, string>? overrides = null, string? dataDir = null,
+        bool plainHttp = true)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "abpa3-ui-" + Guid.NewGuid().ToString("N"));
@@ -53,7 +55,7 @@ public sealed class UiNode : IAsyncDisposable
             ["abpa3.node.bind"] = "127.0.0.1",
             ["abpa3.node.http-port"] = "0",
             ["abpa3.node.remote-port"] = "0",
-            ["abpa3.node.plain-http"] = "on",
+            ["abpa3.node.plain-http"] = plainHttp ? "on" : "off",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
             all[key] = value;
