@@ -13,7 +13,7 @@ public sealed class DevicePairingBadInputSpecs : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _manager = await TestNode.StartAsync(new Dictionary<string, string> { ["abpa3.peers.probe-timeout"] = "1s" });
+        _manager = await TestNode.StartAsync();
         _sensor = await TestNode.StartAsync(new Dictionary<string, string> { ["abpa3.device-pairing.request-permits"] = "1000" });
         await _manager.SetupOwnerAsync();
         _token = await _manager.LoginAsync();
@@ -73,12 +73,16 @@ public sealed class DevicePairingBadInputSpecs : IAsyncLifetime
         var refused = await TestNode.AssertProblemAsync(await _manager.PostJsonAsync("/api/devices/discover/manual", new { ip_address = $"127.0.0.1:{closedPort}" }, _token), 502);
         Assert.Contains("cannot reach", refused["detail"]!.GetValue<string>());
 
-        // A listener that accepts and never answers: the probe gives up after its timeout.
+        // A listener that accepts and never answers: the probe gives up after its timeout (short on this manager only,
+        // so the other tests' real pairings keep the default on a busy machine).
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start();
         var silentPort = ((IPEndPoint)silent.LocalEndpoint).Port;
-        var timedOut = await TestNode.AssertProblemAsync(await _manager.PostJsonAsync("/api/devices/pair/initiate",
-            new { target_ip = $"127.0.0.1:{silentPort}", setup_code = "12345678" }, _token), 504);
+        await using var impatient = await TestNode.StartAsync(new Dictionary<string, string> { ["abpa3.peers.probe-timeout"] = "1s" });
+        await impatient.SetupOwnerAsync();
+        var impatientToken = await impatient.LoginAsync();
+        var timedOut = await TestNode.AssertProblemAsync(await impatient.PostJsonAsync("/api/devices/pair/initiate",
+            new { target_ip = $"127.0.0.1:{silentPort}", setup_code = "12345678" }, impatientToken), 504);
         Assert.Contains("no answer", timedOut["detail"]!.GetValue<string>());
 
         // Something that answers HTTP but is no mesh device.
