@@ -48,7 +48,6 @@ public static class RawRemoting
         var dataDir = Bench.TempDir("raw");
         var identity = NodeIdentityStore.LoadOrCreate(dataDir, null, name);
         var pins = new PeerCertificatePins();
-        pins.MarkLoaded(); // this endpoint pins its partner itself; nothing is loaded from a journal
         var trusted = string.Join(", ", new[] { EchoName, SelectionEchoName, SignedEchoName, InboxName, SignedInboxName }.Select(n => $"\"/user/{n}\""));
         var config = ConfigurationFactory.ParseString($$"""
             akka.remote.dot-netty.tcp {

@@ -72,7 +72,6 @@ public sealed class PeerDirectory : ReceiveActor
         {
             foreach (var peer in list.Peers)
                 Reconcile(peer, peer.Revoked ? "revoked" : "paired");
-            _pins.MarkLoaded(); // every paired device is pinned: handshakes waiting for that go on
         });
         Receive<PeerRegistryChanged>(changed => Reconcile(changed.Peer, changed.Change));
         Receive<PeerProxyProtocol.Send>(send => ForwardTo(send.DeviceId, send));

@@ -121,18 +121,6 @@ public sealed class PeerLinkSpecs : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_restarted_sensor_has_its_manager_pinned_when_it_marks_its_pins_loaded()
-    {
-        await _sensor.DisposeAsync();
-        _sensor = await ActorNode.StartAsync(_sensorDir.Path);
-
-        // Handshakes arriving during start wait for this moment (PeerCertificatePins): by then the manager must be pinned.
-        await EventuallyAsync(() => _sensor.Pins.IsLoaded, () => "the restarted sensor never marked its pins loaded");
-        Assert.True(_sensor.Pins.IsPinned(_manager.Identity.CertSha256));
-        Assert.True(await PingAsync(_sensor, ManagerId) > TimeSpan.Zero);
-    }
-
-    [Fact]
     public async Task Paired_devices_exchange_signed_messages_both_ways()
     {
         Assert.True(await PingAsync(_manager, SensorId) > TimeSpan.Zero);
