@@ -29,7 +29,6 @@ public class MeshConfigSpecs
         Assert.Equal(5, DevicePairingSettings.FromConfig(config).MaxWrongCodes);
         Assert.False(DevicePairingSettings.FromConfig(config).ExitAfterAccept);
         Assert.Equal("remote", config.GetString("akka.actor.provider"));
-        Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.remote.dot-netty.tcp.connection-timeout"));
         // A refused outbound TLS handshake makes Akka.Remote run coordinated shutdown; it must not end the node.
         Assert.False(config.GetBoolean("akka.coordinated-shutdown.terminate-actor-system"));
         Assert.False(config.GetBoolean("akka.coordinated-shutdown.run-by-actor-system-terminate"));

@@ -75,44 +75,6 @@ public sealed class PeerRemotingSpecs : IAsyncLifetime
         await Assert.ThrowsAsync<AskTimeoutException>(() => AskSensorAsync("/user/echo", "hello", Refused));
     }
 
-    /// <summary>
-    /// A node that has just started refuses its peers until it has loaded their pins; a peer that dialled it meanwhile
-    /// must get through once it is accepted. TLS 1.3 lets the dialling side finish its handshake before the other checks
-    /// its certificate, so the refusal sometimes reaches it only as a silent connection, which it waited out for the
-    /// whole connect timeout (15 s by default) while its messages to that address queued behind it. Sometimes, so run a
-    /// few times.
-    /// </summary>
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    [InlineData(5)]
-    [InlineData(6)]
-    public async Task A_peer_refused_before_it_was_pinned_gets_through_within_seconds_once_it_is(int run)
-    {
-        _ = run;
-        _manager.Pins.Pin(_sensor.Identity.CertSha256);
-        await Assert.ThrowsAsync<AskTimeoutException>(() => AskSensorAsync("/user/echo", "refused", TimeSpan.FromSeconds(1)));
-
-        _sensor.Pins.Pin(_manager.Identity.CertSha256);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var bound = TimeSpan.FromSeconds(6);
-        string? reply = null;
-        while (reply is null && clock.Elapsed < bound)
-        {
-            try
-            {
-                reply = await AskSensorAsync("/user/echo", "again", TimeSpan.FromMilliseconds(500));
-            }
-            catch (AskTimeoutException)
-            {
-                // not through yet
-            }
-        }
-        Assert.True(reply == "echo:again", $"the manager did not get through within {bound.TotalSeconds} s of the sensor pinning it");
-    }
-
     [Fact]
     public async Task Paths_not_trusted_and_remote_poison_pills_have_no_effect()
     {
