@@ -25,8 +25,6 @@ public sealed class TimedProcessCollection
 [Collection(TimedProcessCollection.Name)]
 public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Username = "owner";
-    private const string Password = "correct horse battery";
     /// <summary>Liveness timeout is 800 ms; this leaves room for a busy 2-core machine.</summary>
     private static readonly TimeSpan OfflineWithin = TimeSpan.FromSeconds(3);
     /// <summary>How long a polling wait goes on before it reports failure: well beyond what a healthy link needs.</summary>
@@ -35,7 +33,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
     private static readonly Dictionary<string, string> FaultExitAfterPairAccept = new() { ["ABPA3__FAULTS__EXIT_AFTER_PAIR_ACCEPT"] = "on" };
     private static readonly Dictionary<string, string> NoFaults = new();
 
-    private readonly List<Node> _nodes = [];
+    private readonly List<MeshDevice> _nodes = [];
     private readonly Stopwatch _testClock = Stopwatch.StartNew();
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -144,7 +142,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
     public async Task A_sensor_that_dies_right_after_accepting_completes_the_pairing_when_it_restarts_and_both_still_agree_after_the_manager_restarts()
     {
         var (manager, sensor) = await StartNodesAsync(sensorEnvironment: FaultExitAfterPairAccept);
-        await SetUpOwnerAsync(manager);
+        await manager.SetUpOwnerAsync();
 
         await AssertPairingLeftPendingAsync(manager, sensor);
 
@@ -174,7 +172,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
     public async Task A_pairing_left_pending_by_a_crash_completes_after_both_devices_restart()
     {
         var (manager, sensor) = await StartNodesAsync(sensorEnvironment: FaultExitAfterPairAccept);
-        await SetUpOwnerAsync(manager);
+        await manager.SetUpOwnerAsync();
         await AssertPairingLeftPendingAsync(manager, sensor);
 
         // The manager crashes too before it heard anything: its pending record must survive on its own.
@@ -221,7 +219,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
                 "after restarting both, the manager lists the revoked sensor revoked and offline"),
             AlwaysAsync(sensor, manager, e => !Online(e), TimeSpan.FromSeconds(4),
                 "after restarting both, the revoked sensor lists the manager offline"));
-        Assert.False(sensor.Process.HasExited, "the revoked sensor stopped:\n" + Tail(sensor));
+        Assert.False(sensor.Process.HasExited, "the revoked sensor stopped:\n" + sensor.Tail());
     }
 
     [Fact]
@@ -233,7 +231,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
         // The manager is gone and another device holds its link address (a DHCP lease moved, or a LAN attacker took the
         // port): the sensor's next dial meets a certificate it has not pinned, which must cost the connection, not the node.
         await manager.KillAsync();
-        var impostor = Track(new Node("impostor", Log, manager.Ports));
+        var impostor = Track(new MeshDevice("impostor", Log, manager.Ports));
         await impostor.StartAsync();
         var impostorCert = (await impostor.Http.GetJsonAsync("/api/devices/info"))["cert_sha256"]!.GetValue<string>();
         var refusal = $"certificate {impostorCert} is not a paired device";
@@ -241,14 +239,14 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
         var clock = Stopwatch.StartNew();
         while (!sensor.Output.Any(l => l.Contains(refusal)))
         {
-            Assert.False(sensor.Process.HasExited, "the sensor exited when it met the impostor:\n" + Tail(sensor));
+            Assert.False(sensor.Process.HasExited, "the sensor exited when it met the impostor:\n" + sensor.Tail());
             Assert.True(clock.Elapsed < Patience, $"the sensor did not dial its manager's address within {Patience.TotalSeconds} s");
             await Task.Delay(PollInterval);
         }
         Log($"the sensor refused the impostor's certificate {clock.Elapsed.TotalMilliseconds:0} ms after the impostor was up");
         // It goes on dialing (with backoff) and refusing; it must stay up through several attempts.
         await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.False(sensor.Process.HasExited, "the sensor exited after meeting the impostor:\n" + Tail(sensor));
+        Assert.False(sensor.Process.HasExited, "the sensor exited after meeting the impostor:\n" + sensor.Tail());
         var seen = await EntryAsync(sensor, manager);
         Assert.True(seen is not null && !Online(seen) && Kind(seen) == "peer", $"the sensor should list its manager offline: {seen?.ToJsonString()}");
         await AssertPairedToAsync(sensor, manager);
@@ -256,19 +254,19 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
 
     // ---- steps ----
 
-    private async Task<(Node Manager, Node Sensor)> StartNodesAsync(IReadOnlyDictionary<string, string>? sensorEnvironment = null)
+    private async Task<(MeshDevice Manager, MeshDevice Sensor)> StartNodesAsync(IReadOnlyDictionary<string, string>? sensorEnvironment = null)
     {
-        var manager = Track(new Node("manager", Log));
-        var sensor = Track(new Node("sensor", Log));
+        var manager = Track(new MeshDevice("manager", Log));
+        var sensor = Track(new MeshDevice("sensor", Log));
         await Task.WhenAll(manager.StartAsync(), sensor.StartAsync(sensorEnvironment));
         return (manager, sensor);
     }
 
-    private async Task<(Node Manager, Node Sensor)> StartPairedAsync()
+    private async Task<(MeshDevice Manager, MeshDevice Sensor)> StartPairedAsync()
     {
         var (manager, sensor) = await StartNodesAsync();
-        await SetUpOwnerAsync(manager);
-        var response = await PairAsync(manager, sensor);
+        await manager.SetUpOwnerAsync();
+        var response = await manager.PairAsync(sensor);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"pairing answered {(int)response.StatusCode}: {text}");
         Assert.Equal("paired", JsonNode.Parse(text)!["status"]!.GetValue<string>());
@@ -277,20 +275,10 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
         return (manager, sensor);
     }
 
-    private static async Task SetUpOwnerAsync(Node manager)
-    {
-        var setup = await manager.Http.PostJsonAsync("/api/auth/setup", new { username = Username, password = Password, setup_code = manager.SetupCode });
-        Assert.True(setup.StatusCode == HttpStatusCode.OK, await setup.Content.ReadAsStringAsync());
-        await manager.LoginAsync();
-    }
-
-    private static Task<HttpResponseMessage> PairAsync(Node manager, Node sensor) =>
-        manager.Http.PostJsonAsync("/api/devices/pair/initiate", new { target_ip = sensor.Address, setup_code = sensor.SetupCode });
-
     /// <summary>Pairs with a sensor that kills itself after committing: the manager cannot know the outcome and says so.</summary>
-    private static async Task AssertPairingLeftPendingAsync(Node manager, Node sensor)
+    private static async Task AssertPairingLeftPendingAsync(MeshDevice manager, MeshDevice sensor)
     {
-        var response = await PairAsync(manager, sensor);
+        var response = await manager.PairAsync(sensor);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"pairing with a target that dies should answer 202, got {(int)response.StatusCode}: {text}");
         Assert.Equal("pending", JsonNode.Parse(text)!["status"]!.GetValue<string>());
@@ -301,7 +289,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
             $"the manager should list the sensor as pending and offline: {pending?.ToJsonString() ?? "not listed"}");
     }
 
-    private static async Task AssertPairedToAsync(Node sensor, Node manager)
+    private static async Task AssertPairedToAsync(MeshDevice sensor, MeshDevice manager)
     {
         var info = await sensor.Http.GetJsonAsync("/api/devices/info");
         Assert.Equal(("paired", false, manager.DeviceId),
@@ -310,7 +298,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
 
     // ---- observing GET /api/devices ----
 
-    private static async Task<JsonObject?> EntryAsync(Node observer, Node subject)
+    private static async Task<JsonObject?> EntryAsync(MeshDevice observer, MeshDevice subject)
     {
         JsonObject list;
         try
@@ -319,7 +307,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
         }
         catch (HttpRequestException) when (observer.Process.HasExited)
         {
-            Assert.Fail($"the {observer.Label} exited (code {observer.Process.ExitCode}):\n{Tail(observer)}");
+            Assert.Fail($"the {observer.Label} exited (code {observer.Process.ExitCode}):\n{observer.Tail()}");
             throw;
         }
         return list["devices"]!.AsArray().Select(d => d!.AsObject()).SingleOrDefault(d => d["device_id"]!.GetValue<string>() == subject.DeviceId);
@@ -329,7 +317,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
     /// Polls <paramref name="observer"/>'s device list until its entry for <paramref name="subject"/> meets the condition,
     /// and says how long that took (from <paramref name="since"/> when given); fails with the last entry seen otherwise.
     /// </summary>
-    private async Task<(JsonObject Entry, TimeSpan Elapsed)> EventuallyAsync(Node observer, Node subject, Func<JsonObject, bool> condition,
+    private async Task<(JsonObject Entry, TimeSpan Elapsed)> EventuallyAsync(MeshDevice observer, MeshDevice subject, Func<JsonObject, bool> condition,
         TimeSpan timeout, string what, Stopwatch? since = null)
     {
         var clock = since ?? Stopwatch.StartNew();
@@ -348,7 +336,7 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
     }
 
     /// <summary>Polls for <paramref name="duration"/> and fails at the first entry that breaks the condition.</summary>
-    private async Task AlwaysAsync(Node observer, Node subject, Func<JsonObject, bool> condition, TimeSpan duration, string what)
+    private async Task AlwaysAsync(MeshDevice observer, MeshDevice subject, Func<JsonObject, bool> condition, TimeSpan duration, string what)
     {
         var clock = Stopwatch.StartNew();
         var observations = 0;
@@ -370,97 +358,13 @@ public sealed class PeerLinkProcessSpecs(ITestOutputHelper output) : IAsyncLifet
     private static string Role(JsonObject entry) => entry["role"]!.GetValue<string>();
     private static string PairedAt(JsonObject entry) => entry["paired_at"]!.GetValue<string>();
 
-    private static string Tail(Node node) => string.Join('\n', node.Output.TakeLast(15));
-
     private void Report(string line) => Log("timing: " + line);
 
     private void Log(string line) => output.WriteLine($"[{_testClock.Elapsed.TotalSeconds,5:0.0} s] {line}");
 
-    private Node Track(Node node)
+    private MeshDevice Track(MeshDevice node)
     {
         _nodes.Add(node);
         return node;
-    }
-
-    /// <summary>
-    /// One device across its restarts: its data directory and ports stay, the process and the HTTP client are replaced.
-    /// Disposing kills whatever still runs and deletes the data directory.
-    /// </summary>
-    private sealed class Node(string label, Action<string> log, NodePorts? ports = null) : IAsyncDisposable
-    {
-        private readonly List<string> _previousOutput = [];
-        private Https? _http;
-        private NodeProcess? _process;
-
-        public string Label { get; } = label;
-        public string DataDir { get; } = Path.Combine(Path.GetTempPath(), $"abpa3-{label}-{Guid.NewGuid():N}");
-        public NodePorts Ports { get; } = ports ?? NodePorts.Free();
-        public NodeProcess Process => _process ?? throw new InvalidOperationException($"the {Label} has not started");
-        public Https Http => _http ?? throw new InvalidOperationException($"the {Label} has not started");
-        public string DeviceId => Process.DeviceId;
-        /// <summary>What the manager types as the target's address.</summary>
-        public string Address => $"127.0.0.1:{Ports.Http}";
-        public string SetupCode => File.ReadAllText(Path.Combine(DataDir, "setup-code.txt")).Trim();
-        public IEnumerable<string> Output => _previousOutput.Concat(_process?.Output ?? []);
-
-        public async Task StartAsync(IReadOnlyDictionary<string, string>? environment = null)
-        {
-            var clock = Stopwatch.StartNew();
-            _process = await NodeProcess.StartAsync(DataDir, Ports, environment: environment);
-            _http = new Https(_process.HttpUrl);
-            log($"{Label} (pid {_process.Pid}) ready after {clock.Elapsed.TotalMilliseconds:0} ms");
-        }
-
-        /// <summary>Starts the stopped node again on the same data directory and ports, with another environment when given.</summary>
-        public async Task RestartAsync(IReadOnlyDictionary<string, string>? environment = null)
-        {
-            var old = Process;
-            var deviceId = old.DeviceId;
-            _http?.Dispose();
-            _http = null;
-            _previousOutput.AddRange(old.Output);
-            _previousOutput.Add($"---- {Label} restarted ----");
-            var clock = Stopwatch.StartNew();
-            _process = await old.RestartAsync(environment);
-            log($"{Label} restarted (pid {_process.Pid}), ready after {clock.Elapsed.TotalMilliseconds:0} ms");
-            await old.DisposeAsync();
-            _http = new Https(_process.HttpUrl);
-            Assert.Equal(deviceId, _process.DeviceId);
-            Assert.Equal(Ports.Http, _process.HttpUrl.Port);
-        }
-
-        /// <summary>kill -9.</summary>
-        public async Task KillAsync()
-        {
-            await Process.KillAsync();
-            log($"{Label} killed (kill -9)");
-        }
-
-        public async Task LoginAsync()
-        {
-            Http.AccessToken = null;
-            var login = await Http.PostJsonAsync("/api/auth/login", new { username = Username, password = Password });
-            var text = await login.Content.ReadAsStringAsync();
-            Assert.True(login.StatusCode == HttpStatusCode.OK, $"login to the {Label} answered {(int)login.StatusCode}: {text}");
-            Http.AccessToken = JsonNode.Parse(text)!["access_token"]!.GetValue<string>();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _http?.Dispose();
-            if (_process is not null)
-                await _process.DisposeAsync();
-            for (var attempt = 0; Directory.Exists(DataDir); attempt++)
-            {
-                try
-                {
-                    Directory.Delete(DataDir, recursive: true);
-                }
-                catch (IOException) when (attempt < 5)
-                {
-                    await Task.Delay(100);
-                }
-            }
-        }
     }
 }

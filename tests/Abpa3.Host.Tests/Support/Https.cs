@@ -29,6 +29,8 @@ public sealed class Https : IDisposable
 
     public Task<HttpResponseMessage> DeleteAsync(string path) => _client.DeleteAsync(path);
 
+    public Task<HttpResponseMessage> GetAsync(string path) => _client.GetAsync(path);
+
     public async Task<JsonObject> GetJsonAsync(string path) =>
         JsonNode.Parse(await _client.GetStringAsync(path))!.AsObject();
 

@@ -11,24 +11,53 @@ namespace Abpa3.Host.Tests.Support;
 public sealed record NodePorts(int Http, int Remote)
 {
     /// <summary>
-    /// Two distinct free loopback ports: each is bound to port 0 and released again. Another process could take one
-    /// in between (or while the node is down for a restart); among some 28,000 ephemeral ports that is rare.
+    /// Two distinct loopback ports that are free now, chosen below the kernel's ephemeral range. Between now and the node
+    /// binding them (or while the node is down for a restart) another process could take one; in the ephemeral range that
+    /// happened on a busy machine (every outgoing connection and every port-0 listener draws from it), below it only
+    /// another process choosing the same port explicitly can.
     /// </summary>
     public static NodePorts Free()
     {
-        var http = new TcpListener(IPAddress.Loopback, 0);
-        var remote = new TcpListener(IPAddress.Loopback, 0);
-        http.Start();
-        remote.Start();
-        try
+        var http = FreePort();
+        var remote = FreePort();
+        while (remote == http)
+            remote = FreePort();
+        return new NodePorts(http, remote);
+    }
+
+    private static int FreePort()
+    {
+        var ephemeralStart = EphemeralRangeStart();
+        var low = Math.Max(10_000, ephemeralStart - 12_000);
+        for (var attempt = 0; attempt < 100; attempt++)
         {
-            return new NodePorts(((IPEndPoint)http.LocalEndpoint).Port, ((IPEndPoint)remote.LocalEndpoint).Port);
+            var port = Random.Shared.Next(low, ephemeralStart);
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // taken: another one
+            }
+            finally
+            {
+                listener.Stop();
+            }
         }
-        finally
-        {
-            http.Stop();
-            remote.Stop();
-        }
+        throw new InvalidOperationException($"no free port found in {low}–{ephemeralStart - 1}");
+    }
+
+    /// <summary>The first port of Linux's ephemeral range (32768 unless configured otherwise).</summary>
+    private static int EphemeralRangeStart()
+    {
+        const string range = "/proc/sys/net/ipv4/ip_local_port_range";
+        return File.Exists(range) && int.TryParse(File.ReadAllText(range).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], out var start)
+               && start > 11_000
+            ? start
+            : 32768;
     }
 }
 
