@@ -91,7 +91,8 @@ public sealed class MeshNode : IAsyncDisposable
     {
         var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
         var signingKey = SigningKey.LoadOrCreate(settings.DataDir);
-        var pins = new PeerCertificatePins();
+        // Read before remoting listens, so paired devices knocking while the journal loads are let in.
+        var pins = PeerCertificatePins.InDataDirectory(settings.DataDir);
         var peerCounters = new PeerLinkCounters();
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions

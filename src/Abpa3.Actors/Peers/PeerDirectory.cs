@@ -72,6 +72,8 @@ public sealed class PeerDirectory : ReceiveActor
         {
             foreach (var peer in list.Peers)
                 Reconcile(peer, peer.Revoked ? "revoked" : "paired");
+            // The journal is the truth: pins kept from before the restart that it no longer backs go now.
+            UpdatePins(() => _pins.Reset(_links.Values.Select(l => l.Peer.CertSha256)));
         });
         Receive<PeerRegistryChanged>(changed => Reconcile(changed.Peer, changed.Change));
         Receive<PeerProxyProtocol.Send>(send => ForwardTo(send.DeviceId, send));
@@ -119,7 +121,7 @@ public sealed class PeerDirectory : ReceiveActor
             }
             // The certificate stays pinned only if another live pairing still uses it.
             if (!_links.Values.Any(l => l.Peer.CertSha256 == peer.CertSha256))
-                _pins.Unpin(peer.CertSha256);
+                UpdatePins(() => _pins.Unpin(peer.CertSha256));
             if (change == "revoked")
                 CutConnection(peer);
             return;
@@ -137,13 +139,29 @@ public sealed class PeerDirectory : ReceiveActor
         }
         if (current.Proxy is not null)
             Context.Stop(current.Proxy);
-        _pins.Pin(peer.CertSha256);
+        UpdatePins(() => _pins.Pin(peer.CertSha256));
         var proxy = Context.ActorOf(
             PeerProxy.Props(peer, _local, NextIncarnation(), _settings, _counters, _clock, _pairing),
             $"{Uri.EscapeDataString(peer.DeviceId)}-{++_generation}");
         _links[peer.DeviceId] = (peer, proxy);
         PublishRoutes();
         _log.Info("Link to {0} ({1}) started at {2}", peer.DeviceId, peer.Role, peer.RemoteAddress);
+    }
+
+    /// <summary>
+    /// The change is in force once made; only its copy on disk may fail (a full or read-only disk). That costs
+    /// at most a refused handshake at the next start, so it is logged, and the directory carries on.
+    /// </summary>
+    private void UpdatePins(Action change)
+    {
+        try
+        {
+            change();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Could not save the remoting pins to the data directory: {0}", e.Message);
+        }
     }
 
     /// <summary>The inbox routes envelopes straight to the proxies, one hop instead of two.</summary>

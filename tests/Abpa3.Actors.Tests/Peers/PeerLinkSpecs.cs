@@ -120,6 +120,44 @@ public sealed class PeerLinkSpecs : IAsyncLifetime
         return signer.Sign(manifest, bytes);
     }
 
+    /// <summary>
+    /// Remoting listens before the journal is read. A restarted sensor must not refuse its manager in that window
+    /// (the manager's remoting would then hold the address for its 15 s connection timeout): its pins are on disk.
+    /// </summary>
+    [Fact]
+    public async Task A_restarted_sensor_has_its_manager_pinned_before_its_actor_system_starts_and_refuses_nobody()
+    {
+        var port = Akka.Actor.Address.Parse(NodeActors.RemoteAddress(_sensor.System)).Port!.Value;
+        await _sensor.DisposeAsync();
+        Assert.True(PeerCertificatePins.InDataDirectory(_sensorDir.Path).IsPinned(_manager.Identity.CertSha256));
+
+        // Same port, so the manager's proxy, which keeps dialling the address it knows, knocks while the sensor starts.
+        _sensor = await ActorNode.StartAsync(_sensorDir.Path, new Dictionary<string, string> { ["abpa3.node.remote-port"] = port.ToString() });
+        Assert.True(await PingAsync(_manager, SensorId) > TimeSpan.Zero);
+        Assert.Equal(0, _sensor.Pins.Refused);
+    }
+
+    [Fact]
+    public async Task A_pin_the_journal_does_not_back_is_dropped_when_the_node_starts()
+    {
+        await _sensor.DisposeAsync();
+        var stale = new string('f', 64); // as if the node had crashed between a revocation and the pin file's update
+        PeerCertificatePins.InDataDirectory(_sensorDir.Path).Pin(stale);
+
+        _sensor = await ActorNode.StartAsync(_sensorDir.Path);
+        await EventuallyAsync(() => !_sensor.Pins.IsPinned(stale), () => "the stale pin survived the start");
+        Assert.True(_sensor.Pins.IsPinned(_manager.Identity.CertSha256));
+        Assert.True(await PingAsync(_sensor, ManagerId) > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Revoking_a_peer_removes_its_pin_from_disk()
+    {
+        Assert.IsType<PairingReplies.PeerRevokedReply>(await _manager.Supervisor.Ask<object>(new PairingCommands.RevokePeer(SensorId), Wait));
+        await EventuallyAsync(() => !_manager.Pins.IsPinned(_sensor.Identity.CertSha256), () => "the revoked sensor is still pinned");
+        Assert.False(PeerCertificatePins.InDataDirectory(_managerDir.Path).IsPinned(_sensor.Identity.CertSha256));
+    }
+
     [Fact]
     public async Task Paired_devices_exchange_signed_messages_both_ways()
     {

@@ -57,7 +57,7 @@ public sealed class ActorNode : IAsyncDisposable
             config = Akka.Configuration.ConfigurationFactory.ParseString(extraHocon).WithFallback(config);
         var settings = NodeSettings.FromConfig(config);
         var identity = NodeIdentityStore.LoadOrCreate(settings.DataDir, settings.DeviceId, settings.Name);
-        var pins = new PeerCertificatePins();
+        var pins = PeerCertificatePins.InDataDirectory(settings.DataDir);
         var counters = new PeerLinkCounters();
         var host = new HostBuilder()
             .ConfigureLogging(logging => logging.ClearProviders())
