@@ -14,7 +14,7 @@ namespace Abpa3.Bench;
 /// <summary>
 /// Signed peer messaging between two processes beside raw Akka.Remote, in the same run.
 /// Signed: this process hosts a node (the manager, <see cref="MeshNode"/>); the sensor is the Host in its own
-/// process; the two are paired over HTTPS (SRP-6a), then a driver actor keeps a window of
+/// process; the two are paired over HTTPS (J-PAKE), then a driver actor keeps a window of
 /// <see cref="PeerProxyProtocol.Ping"/>s in flight through the device supervisor: each round trip is a signed
 /// Ping envelope out and a signed Pong envelope back, through both proxies.
 /// Baseline: a plain actor system here and an echo actor in a child process (<c>raw-echo</c>), with the node's
@@ -65,8 +65,9 @@ public static class PeerThroughputBenchmark
             // The baseline: the same remoting, nothing above it.
             raw = RawRemoting.Create("raw-driver");
             var pair = new RawRemoting.SignedPair(RandomNumberGenerator.GetBytes(32), manager.Identity.DeviceId.Value, sensorId);
-            var inbox = raw.System.ActorOf(Props.Create(() => new RawInboxActor(null)), RawRemoting.InboxName);
-            var signedInbox = raw.System.ActorOf(Props.Create(() => new RawInboxActor(pair)), RawRemoting.SignedInboxName);
+            var inbox = raw.System.ActorOf(Props.Create(() => new RawInboxActor(null, false)), RawRemoting.InboxName);
+            var signedInbox = raw.System.ActorOf(Props.Create(() => new RawInboxActor(pair, false)), RawRemoting.SignedInboxName);
+            var batchedInbox = raw.System.ActorOf(Props.Create(() => new RawInboxActor(null, true)), RawRemoting.BatchedInboxName);
             echo = ChildProcess.StartSelf(["raw-echo", raw.Identity.CertSha256, RawRemoting.Address(raw.System),
                     Convert.ToHexString(pair.Secret), pair.Driver, pair.Echo],
                 new Dictionary<string, string> { ["DOTNET_gcConcurrent"] = "0" }); // the Host's GC settings
@@ -76,6 +77,7 @@ public static class PeerThroughputBenchmark
             var echoRef = await raw.System.ActorSelection(echoAddress + "/user/" + RawRemoting.EchoName).ResolveOne(TimeSpan.FromSeconds(10));
             var selectionEcho = raw.System.ActorSelection(echoAddress + "/user/" + RawRemoting.SelectionEchoName);
             var signedEcho = raw.System.ActorSelection(echoAddress + "/user/" + RawRemoting.SignedEchoName);
+            var batcher = raw.System.ActorOf(Props.Create(() => new RawBatcher(raw.System.ActorSelection(echoAddress + "/user/" + RawRemoting.BatchedEchoName))));
             var envelopeBytes = SignedPingEnvelopeSize(manager.Identity.DeviceId.Value, sensorId);
             var wire = new PeerWire(RandomNumberGenerator.GetBytes(envelopeBytes));
             var signer = pair.Signer(pair.Driver, pair.Echo);
@@ -89,10 +91,12 @@ public static class PeerThroughputBenchmark
             Task<Run> Envelope(TimeSpan time) => MeasureAsync("selection+envelope", echo.Id, () =>
                 RoundTrips.RunAsync(raw.System, signedEcho, () => new PeerWire(signer.Sign(pingManifest, pingPayload).Encode()),
                     typeof(SignedEnvelope), window, time, signedInbox));
+            Task<Run> Batched(TimeSpan time) => MeasureAsync("batched", echo.Id, () =>
+                RoundTrips.RunAsync(raw.System, batcher, () => wire, typeof(PeerWire), window, time, batchedInbox));
             Task<Run> Signed(TimeSpan time) => MeasureAsync("signed", sensor.Process!.Id, () =>
                 RoundTrips.RunAsync(managerSystem, supervisor, () => new PeerProxyProtocol.Ping(sensorId), typeof(PeerProxyProtocol.PingReply), window, time));
 
-            Func<TimeSpan, Task<Run>>[] modes = ladder ? [Baseline, Selection, Envelope, Signed] : [Baseline, Signed];
+            Func<TimeSpan, Task<Run>>[] modes = ladder ? [Baseline, Batched, Selection, Envelope, Signed] : [Baseline, Batched, Signed];
             foreach (var warmUp in modes)
                 await warmUp(WarmUp); // JIT, connections, tiering: not measured
             var results = new List<Run>();
@@ -112,10 +116,12 @@ public static class PeerThroughputBenchmark
 
             var baselineRate = Bench.Median(results.Where(r => r.Mode == "baseline").Select(r => r.Result.PerSecond).ToList());
             var signedRate = Bench.Median(results.Where(r => r.Mode == "signed").Select(r => r.Result.PerSecond).ToList());
+            var batchedRate = Bench.Median(results.Where(r => r.Mode == "batched").Select(r => r.Result.PerSecond).ToList());
             Console.WriteLine();
             Console.WriteLine("| link | round trips/s (median) | msgs/s (median) | min – max msgs/s | CPU per round trip, driver side / echo side (median) | ratio |");
             Console.WriteLine("|---|---|---|---|---|---|");
             Row("raw Akka.Remote (TLS, PeerWire, echo actor by reference)", results.Where(r => r.Mode == "baseline").ToList(), baselineRate);
+            Row("raw, batched as the proxy batches, by selection both ways + one inbox hop (no signing)", results.Where(r => r.Mode == "batched").ToList(), baselineRate);
             if (ladder)
             {
                 Row("raw, by selection both ways + one inbox hop", results.Where(r => r.Mode == "selection").ToList(), baselineRate);
@@ -123,7 +129,7 @@ public static class PeerThroughputBenchmark
             }
             Row("signed PeerProxy link (Ping → Pong)", results.Where(r => r.Mode == "signed").ToList(), baselineRate);
             Console.WriteLine();
-            Console.WriteLine($"ratio signed / raw (median msgs/s): {signedRate / baselineRate:F2}×");
+            Console.WriteLine($"ratio signed / raw (median msgs/s): {signedRate / baselineRate:F2}×; signed / raw batched the same way: {signedRate / batchedRate:F2}×");
 
             Console.WriteLine();
             PerMessageCosts(manager.Identity.DeviceId.Value, sensorId);

@@ -21,6 +21,9 @@ namespace Abpa3.Bench;
 /// <c>/user/inbox</c>, which hands them to the driver: the node's addressing (selection both ways, one inbox hop);</item>
 /// <item><c>/user/echo-signed</c>: as above, but each message is a signed envelope, decoded and verified on
 /// arrival and signed afresh for the answer, with the node's own <see cref="EnvelopeSigner"/> and <see cref="EnvelopeVerifier"/>.</item>
+/// <item><c>/user/echo-batched</c>: no signing, but batched as the proxy batches (<see cref="PeerPayloadCodec.Batches"/>,
+/// a flush behind what is already queued) both ways, by selection, through <c>/user/inbox-batched</c>: what the
+/// proxy's batching alone buys raw remoting.</item>
 /// </list>
 /// </summary>
 public static class RawRemoting
@@ -30,6 +33,8 @@ public static class RawRemoting
     public const string SignedEchoName = "echo-signed";
     public const string InboxName = "inbox";
     public const string SignedInboxName = "inbox-signed";
+    public const string BatchedEchoName = "echo-batched";
+    public const string BatchedInboxName = "inbox-batched";
 
     public sealed record Endpoint(ActorSystem System, NodeIdentity Identity, PeerCertificatePins Pins, string DataDir);
 
@@ -48,7 +53,7 @@ public static class RawRemoting
         var dataDir = Bench.TempDir("raw");
         var identity = NodeIdentityStore.LoadOrCreate(dataDir, null, name);
         var pins = new PeerCertificatePins();
-        var trusted = string.Join(", ", new[] { EchoName, SelectionEchoName, SignedEchoName, InboxName, SignedInboxName }.Select(n => $"\"/user/{n}\""));
+        var trusted = string.Join(", ", new[] { EchoName, SelectionEchoName, SignedEchoName, BatchedEchoName, InboxName, SignedInboxName, BatchedInboxName }.Select(n => $"\"/user/{n}\""));
         var config = ConfigurationFactory.ParseString($$"""
             akka.remote.dot-netty.tcp {
               hostname = "127.0.0.1"
@@ -91,6 +96,8 @@ public static class RawRemoting
             system.ActorOf(Props.Create(() => new SelectionEchoActor(inbox)), SelectionEchoName);
             var signedInbox = system.ActorSelection(parentAddress + "/user/" + SignedInboxName);
             system.ActorOf(Props.Create(() => new SignedEchoActor(signedInbox, pair)), SignedEchoName);
+            var batchedInbox = system.ActorSelection(parentAddress + "/user/" + BatchedInboxName);
+            system.ActorOf(Props.Create(() => new BatchedEchoActor(batchedInbox)), BatchedEchoName);
             Console.WriteLine($"raw echo ready: {Address(system)} {endpoint.Identity.CertSha256}");
             await Console.In.ReadToEndAsync();
             return 0;
@@ -128,6 +135,62 @@ public static class RawRemoting
 }
 
 /// <summary>
+/// Batching as <see cref="PeerProxy"/> does it, without signing: messages queue, and a flush queued behind
+/// whatever is already in the mailbox sends them as few <see cref="PeerWire"/>s as the bounds allow (a first byte
+/// tells a lone message, 0, from a batch, 1).
+/// </summary>
+public sealed class RawBatcher : ReceiveActor
+{
+    public const int MaxPayloads = 256;
+    public const int MaxBytes = 64 * 1024;
+    private const string Manifest = "raw";
+
+    private sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+        private Flush() { }
+    }
+
+    private readonly List<(string Manifest, byte[] Bytes)> _outbox = [];
+
+    public RawBatcher(ICanTell target)
+    {
+        Receive<PeerWire>(wire =>
+        {
+            _outbox.Add((Manifest, wire.Bytes));
+            if (_outbox.Count == 1)
+                Self.Tell(Flush.Instance);
+        });
+        Receive<Flush>(_ =>
+        {
+            foreach (var (manifest, bytes) in PeerPayloadCodec.Batches(_outbox, MaxPayloads, MaxBytes))
+                target.Tell(new PeerWire([manifest == PeerPayloadCodec.BatchManifest ? (byte)1 : (byte)0, .. bytes]), ActorRefs.NoSender);
+            _outbox.Clear();
+        });
+    }
+
+    /// <summary>The messages in what a batcher sent.</summary>
+    public static IEnumerable<PeerWire> Unpack(PeerWire wire) =>
+        wire.Bytes is [1, ..]
+            ? PeerPayloadCodec.DecodeBatch(wire.Bytes.AsSpan(1), MaxPayloads)?.Select(e => new PeerWire(e.Bytes)) ?? []
+            : [new PeerWire(wire.Bytes[1..])];
+}
+
+/// <summary>The batched rung's echo: unpacks, and answers each message through its own batcher.</summary>
+public sealed class BatchedEchoActor : ReceiveActor
+{
+    public BatchedEchoActor(ActorSelection inbox)
+    {
+        var batcher = Context.ActorOf(Props.Create(() => new RawBatcher(inbox)));
+        Receive<PeerWire>(wire =>
+        {
+            foreach (var message in RawBatcher.Unpack(wire))
+                batcher.Tell(message);
+        });
+    }
+}
+
+/// <summary>
 /// The driver side's landing point for answers sent by selection (<c>/user/inbox</c>, <c>/user/inbox-signed</c>):
 /// hands each answer to the driver of the current run, after decoding and verifying it if signed.
 /// </summary>
@@ -137,13 +200,18 @@ public sealed class RawInboxActor : ReceiveActor
 
     private IActorRef _driver = ActorRefs.Nobody;
 
-    public RawInboxActor(RawRemoting.SignedPair? pair)
+    public RawInboxActor(RawRemoting.SignedPair? pair, bool batched = false)
     {
         var verifier = pair?.Verifier(pair.Driver, pair.Echo);
         Receive<DriveTo>(drive => _driver = drive.Driver);
         Receive<PeerWire>(wire =>
         {
-            if (verifier is null)
+            if (batched)
+            {
+                foreach (var message in RawBatcher.Unpack(wire))
+                    _driver.Tell(message);
+            }
+            else if (verifier is null)
                 _driver.Tell(wire);
             else if (SignedEnvelope.Decode(wire.Bytes) is { } envelope && verifier.Verify(envelope) == EnvelopeVerdict.Accepted)
                 _driver.Tell(envelope);

@@ -11,7 +11,9 @@ public sealed record PeerLinkSettings(
     TimeSpan PendingTimeout,
     int MaxRequestNonces,
     int MaxPendingPings,
-    TimeSpan ProbeTimeout)
+    TimeSpan ProbeTimeout,
+    int MaxBatchPayloads,
+    int MaxBatchBytes)
 {
     public static PeerLinkSettings FromConfig(Config config)
     {
@@ -24,12 +26,15 @@ public sealed record PeerLinkSettings(
             peers.GetTimeSpan("pending-timeout"),
             peers.GetInt("max-request-nonces"),
             peers.GetInt("max-pending-pings"),
-            peers.GetTimeSpan("probe-timeout"));
+            peers.GetTimeSpan("probe-timeout"),
+            peers.GetInt("max-batch-payloads"),
+            (int)Math.Min(peers.GetByteSize("max-batch-bytes") ?? 0, Remoting.SignedEnvelope.MaxPayloadLength));
         return settings.HeartbeatInterval > TimeSpan.Zero && settings.LivenessTimeout > settings.HeartbeatInterval
                && settings.ReconnectMaxInterval >= settings.HeartbeatInterval && settings.FreshnessWindow > TimeSpan.Zero
                && settings.MaxRequestNonces > 0 && settings.MaxPendingPings > 0 && settings.ProbeTimeout > TimeSpan.Zero
+               && settings.MaxBatchPayloads > 0 && settings.MaxBatchBytes > 0
             ? settings
             : throw new ConfigurationException(
-                "abpa3.peers: heartbeat-interval must be positive and below liveness-timeout, and reconnect-max-interval at least heartbeat-interval");
+                "abpa3.peers: heartbeat-interval must be positive and below liveness-timeout, reconnect-max-interval at least heartbeat-interval, and every bound positive");
     }
 }

@@ -168,6 +168,53 @@ public sealed class PeerLinkSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_busy_link_sends_many_payloads_per_signed_envelope_and_answers_every_one()
+    {
+        const int pings = 2000;
+        var accepted = _sensor.Counters.Accepted;
+        var replies = await Task.WhenAll(Enumerable.Range(0, pings).Select(_ =>
+            _manager.Supervisor.Ask<PeerProxyProtocol.PingReply>(new PeerProxyProtocol.Ping(SensorId), Wait)));
+
+        Assert.Equal(pings, replies.Length);
+        var envelopes = _sensor.Counters.Accepted - accepted; // the pings, batched, plus a few heartbeats
+        Assert.True(envelopes < pings / 2, $"{envelopes} envelopes for {pings} pings: the busy link did not batch");
+        Assert.Equal(0, _sensor.Counters.Dropped + _manager.Counters.Dropped);
+    }
+
+    [Fact]
+    public async Task A_batch_from_the_wire_is_checked_as_one_envelope_and_each_entry_as_a_payload()
+    {
+        await LetTheAttackerConnectAsync();
+        var counters = _manager.Counters;
+        var (badPayload, badMac, replayed) = (counters.BadPayload, counters.BadMac, counters.Replayed);
+        var signer = new EnvelopeSigner(GhostId, ManagerId, 5000, _ghostKeys, TimeProvider.System);
+
+        // A well-signed batch: a heartbeat (the ghost comes online), an entry of an unknown type and one of bad JSON.
+        var batch = PeerPayloadCodec.Batches(
+            [PeerPayloadCodec.Encode(new PeerPayloads.Heartbeat(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), NodeActors.RemoteAddress(_attacker.System))),
+             ("System.Object", "{}"u8.ToArray()), ("peer.ping.v1", "not json"u8.ToArray())], 256, 65536).Single();
+        var signed = signer.Sign(batch.Manifest, batch.Bytes);
+        SendToManagerInbox(new PeerWire(signed.Encode()));
+        await EventuallyAsync(() => counters.BadPayload == badPayload + 2, () => counters.ToString());
+        await EventuallyAsync(() => GhostOnline().Result, () => "the heartbeat inside the batch was not taken");
+
+        // The same batch again is a replay; with an entry changed the MAC fails; framing that is no batch is a bad payload.
+        SendToManagerInbox(new PeerWire(signed.Encode()));
+        SendToManagerInbox(new PeerWire((signed with { Payload = [.. signed.Payload[..^1], 0x21] }).Encode()));
+        SendToManagerInbox(new PeerWire(signer.Sign(PeerPayloadCodec.BatchManifest, [0x00, 0x05, 0x61]).Encode()));
+        await EventuallyAsync(() => counters.Replayed == replayed + 1 && counters.BadMac == badMac + 1 && counters.BadPayload == badPayload + 3,
+            () => counters.ToString());
+        Assert.True(await PingAsync(_manager, SensorId) > TimeSpan.Zero);
+    }
+
+    private async Task<bool> GhostOnline()
+    {
+        var presence = await _manager.System.ActorSelection("/user/device/" + PeerDirectory.Name)
+            .Ask<PeerDirectoryProtocol.Presence>(PeerDirectoryProtocol.GetPresence.Instance, Wait);
+        return presence.Peers.TryGetValue(GhostId, out var ghost) && ghost.Online;
+    }
+
+    [Fact]
     public async Task Forged_altered_replayed_stale_reflected_and_unknown_envelopes_are_dropped_and_counted()
     {
         await LetTheAttackerConnectAsync();
