@@ -177,13 +177,34 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
         _queue.RemoveFirst();
         _running = next.Value;
         _runningSince = _clock.GetUtcNow();
-        Timers.StartPeriodicTimer(nameof(Tick), Tick.Instance, _settings.Tick);
+        WakeWhenDue(next.Value.Request);
+    }
+
+    /// <summary>
+    /// The segment is checked again exactly when its rows are due at the scan's rate, not on a polling tick: a fast
+    /// scan's segments follow each other at once instead of one per tick, and an idle sensor has no timer at all.
+    /// </summary>
+    private void WakeWhenDue(ScanPayloads.RunSegment request)
+    {
+        var left = UntilDue(request);
+        if (left <= TimeSpan.Zero)
+            Self.Tell(Tick.Instance); // a stale tick is harmless: Advance checks what is running and whether it is due
+        else
+            Timers.StartSingleTimer(nameof(Tick), Tick.Instance, left);
     }
 
     private void StopRunning()
     {
         _running = null;
         Timers.Cancel(nameof(Tick));
+    }
+
+
+    /// <summary>How long until every row of the running segment is due at the scan's rate.</summary>
+    private TimeSpan UntilDue(ScanPayloads.RunSegment request)
+    {
+        var (start, end) = request.Parameters.SegmentRows(request.Segment);
+        return TimeSpan.FromSeconds((end - start) / request.Parameters.RowsPerSecond) - (_clock.GetUtcNow() - _runningSince);
     }
 
     /// <summary>A segment is done once its rows are due at the scan's rate; then its bytes are read and kept.</summary>
@@ -193,9 +214,11 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
             return;
         var parameters = work.Request.Parameters;
         var (start, end) = parameters.SegmentRows(work.Request.Segment);
-        var due = (_clock.GetUtcNow() - _runningSince).TotalSeconds * parameters.RowsPerSecond;
-        if (due < end - start)
+        if (UntilDue(work.Request) > TimeSpan.Zero)
+        {
+            WakeWhenDue(work.Request); // the timer fired a little early
             return;
+        }
         StopRunning();
         var data = _driver.ReadRows(parameters, start, end);
         Persist(new SegmentWorkerEvents.SegmentProduced(work.ManagerId, work.Request.ScanId, work.Request.Segment, data, _clock.GetUtcNow()), e =>

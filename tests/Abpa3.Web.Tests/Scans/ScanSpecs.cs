@@ -17,6 +17,12 @@ public sealed class ScanSpecs : IAsyncLifetime
     private readonly List<string> _sensorDirs = [];
     private string _token = "";
 
+    /// <summary>
+    /// A segment is read when its rows are due at the scan's rate, not on a polling tick: with the tick set to an hour
+    /// every scan here must still finish in seconds.
+    /// </summary>
+    private static readonly Dictionary<string, string> SensorSettings = new() { ["abpa3.sensor.tick"] = "1h" };
+
     public async Task InitializeAsync()
     {
         _manager = await TestNode.StartAsync();
@@ -26,7 +32,7 @@ public sealed class ScanSpecs : IAsyncLifetime
         {
             var dir = Path.Combine(Path.GetTempPath(), "abpa3-scan-sensor-" + Guid.NewGuid().ToString("N"));
             _sensorDirs.Add(dir);
-            var sensor = await TestNode.StartAsync(dataDir: dir);
+            var sensor = await TestNode.StartAsync(SensorSettings, dataDir: dir);
             _sensors.Add(sensor);
             var paired = await _manager.PostJsonAsync("/api/devices/pair/initiate",
                 new { target_ip = $"127.0.0.1:{sensor.Node.HttpUrl.Port}", setup_code = sensor.SetupCode }, _token);
@@ -140,7 +146,7 @@ public sealed class ScanSpecs : IAsyncLifetime
         await WaitForAsync(id, s => Is(s, "paused"));
 
         // One sensor comes back on its own data directory: no pairing again, and the scan goes on.
-        var back = await TestNode.StartAsync(dataDir: _sensorDirs[0]);
+        var back = await TestNode.StartAsync(SensorSettings, dataDir: _sensorDirs[0]);
         _sensors[0] = back;
         await WaitForAsync(id, s => Is(s, "running") || Is(s, "completed"));
         await WaitForAsync(id, s => Is(s, "completed"), TimeSpan.FromSeconds(60));
