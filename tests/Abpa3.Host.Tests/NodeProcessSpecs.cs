@@ -37,6 +37,32 @@ public sealed class NodeProcessSpecs : IDisposable
     }
 
     [Fact]
+    public async Task A_node_writes_nothing_outside_its_data_directory_not_even_in_its_users_home()
+    {
+        var home = Path.Combine(Path.GetTempPath(), "abpa3-home-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(home);
+        try
+        {
+            await using (var node = await NodeProcess.StartAsync(_dataDir, environment: new Dictionary<string, string> { ["HOME"] = home }))
+            {
+                using var https = new Https(node.HttpUrl);
+                var setup = await https.PostJsonAsync("/api/auth/setup", new { username = "owner", password = Password, setup_code = SetupCodeOnDisk });
+                Assert.Equal(HttpStatusCode.OK, setup.StatusCode);
+                var login = await https.PostJsonAsync("/api/auth/login", new { username = "owner", password = Password });
+                Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+                await Task.Delay(TimeSpan.FromSeconds(2)); // what runs in the background after start has run
+                Assert.Equal(0, await node.TerminateAsync());
+            }
+            // ASP.NET's data protection, left to its defaults, puts a key ring in ~/.aspnet.
+            Assert.Empty(Directory.EnumerateFileSystemEntries(home, "*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_restarted_node_keeps_its_identity_owner_and_state_and_stops_showing_the_setup_code()
     {
         string certSha256, serial;
