@@ -73,6 +73,7 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
     private readonly LinkedList<Work> _queue = new();
     private Work? _running;
     private DateTimeOffset _runningSince;
+    private DateTimeOffset? _lastDue;
 
     public SegmentWorker(string deviceId, ISensorDriver driver, SensorSettings settings, IActorRef peers, TimeProvider clock)
     {
@@ -141,7 +142,10 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
             case ScanPayloads.CancelScan cancel:
                 _queue.RemoveAll(w => w.Request.ScanId == cancel.ScanId);
                 if (_running?.Request.ScanId == cancel.ScanId)
+                {
                     StopRunning();
+                    StartNext();
+                }
                 if (_outbox.Keys.Any(k => k.Scan == cancel.ScanId))
                     Persist(new SegmentWorkerEvents.ScanDropped(cancel.ScanId), Apply);
                 break;
@@ -173,10 +177,17 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
     private void StartNext()
     {
         if (_queue.First is not { } next)
+        {
+            _lastDue = null; // idle from now: the next segment starts when it arrives
             return;
+        }
         _queue.RemoveFirst();
         _running = next.Value;
-        _runningSince = _clock.GetUtcNow();
+        // Reading goes on at the scan's rate: a segment queued behind the last one starts where that one was
+        // due, so a timer firing late or a journal write does not slow the sensor down segment after segment.
+        var now = _clock.GetUtcNow();
+        _runningSince = _lastDue is { } lastDue && lastDue < now ? lastDue : now;
+        _lastDue = null;
         WakeWhenDue(next.Value.Request);
     }
 
@@ -220,11 +231,13 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
             return;
         }
         StopRunning();
+        var dueAt = _runningSince + TimeSpan.FromSeconds((end - start) / parameters.RowsPerSecond);
         var data = _driver.ReadRows(parameters, start, end);
         Persist(new SegmentWorkerEvents.SegmentProduced(work.ManagerId, work.Request.ScanId, work.Request.Segment, data, _clock.GetUtcNow()), e =>
         {
             Apply(e);
             Send(_outbox[(e.ScanId, e.Segment)]);
+            _lastDue = dueAt;
             StartNext();
         });
     }

@@ -185,6 +185,21 @@ public sealed class ScanSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelling_a_scan_lets_the_segments_queued_behind_it_on_the_same_sensors_run()
+    {
+        // Each sensor holds one 20 s segment of the slow scan, and behind it one segment of the quick one.
+        var slow = await StartAsync(new { width = 8, height = 200, segments = 2, seed = 2, rows_per_second = 5 });
+        await WaitForAsync(slow, s => s["sensors"]!.AsArray().All(x => x!["segments_assigned"]!.GetValue<int>() == 1));
+        var quick = await StartAsync(new { width = 8, height = 8, segments = 2, seed = 4, rows_per_second = 1000 });
+        await WaitForAsync(quick, s => s["sensors"]!.AsArray().Sum(x => x!["segments_assigned"]!.GetValue<int>()) == 2);
+
+        Assert.Equal("cancelled", (await TestNode.ReadJsonAsync(await _manager.PostJsonAsync($"/api/scans/{slow}/cancel", new { }, _token)))["state"]!.GetValue<string>());
+
+        await WaitForAsync(quick, s => Is(s, "completed"), TimeSpan.FromSeconds(15));
+        await AssertExactResultAsync(quick, 8, 8, 2, 4);
+    }
+
+    [Fact]
     public async Task Bad_scan_requests_get_clear_errors()
     {
         await TestNode.AssertProblemAsync(await _manager.PostJsonAsync("/api/scans", new { @params = new { } }), 401);
