@@ -5,12 +5,13 @@ namespace Abpa3.Bench;
 /// <summary>
 /// Node cold start: process start → first 200 from <c>/healthz</c> over HTTPS, on a fresh data
 /// directory (first boot: identity, certificate, journal tables) and on an existing one (restart);
-/// then the resident memory of the idle node. Baseline in the same run: the same runtime starting
+/// then the resident memory of the idle node and the CPU it spends idle (unpaired, no clients) over 10 s. Baseline in the same run: the same runtime starting
 /// the same program to print <c>--help</c> and exit, which is the floor no node start can beat here.
 /// </summary>
 public static class ColdStartBenchmark
 {
     private static readonly TimeSpan IdleSettle = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan IdleCpuWindow = TimeSpan.FromSeconds(10);
 
     public static async Task<int> RunAsync(int runs)
     {
@@ -18,7 +19,7 @@ public static class ColdStartBenchmark
         Console.WriteLine($"node: {host}");
         Console.WriteLine($"runs: {runs}, machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}");
         var warmup = Path.Combine(Path.GetTempPath(), $"abpa3-bench-warmup-{Guid.NewGuid():N}");
-        await MeasureStartAsync(host, warmup); // disk cache
+        _ = await MeasureStartAsync(host, warmup); // disk cache
         Directory.Delete(warmup, recursive: true);
 
         var baseline = new List<double>();
@@ -26,6 +27,7 @@ public static class ColdStartBenchmark
         var restart = new List<double>();
         var idleRss = new List<double>();
         var idleAnon = new List<double>();
+        var idleCpu = new List<double>();
         for (var run = 0; run < runs; run++)
         {
             baseline.Add(await MeasureHelpAsync(host));
@@ -33,16 +35,17 @@ public static class ColdStartBenchmark
             try
             {
                 firstBoot.Add((await MeasureStartAsync(host, dataDir)).ReadyMs);
-                var (readyMs, rssMb, anonMb) = await MeasureStartAsync(host, dataDir, measureIdle: true);
+                var (readyMs, rssMb, anonMb, cpuMsPerSecond) = await MeasureStartAsync(host, dataDir, measureIdle: true);
                 restart.Add(readyMs);
                 idleRss.Add(rssMb);
                 idleAnon.Add(anonMb);
+                idleCpu.Add(cpuMsPerSecond);
             }
             finally
             {
                 Directory.Delete(dataDir, recursive: true);
             }
-            Console.WriteLine($"run {run + 1}: baseline {baseline[^1]:F0} ms, first boot {firstBoot[^1]:F0} ms, restart {restart[^1]:F0} ms, idle RSS {idleRss[^1]:F1} MB (private {idleAnon[^1]:F1} MB)");
+            Console.WriteLine($"run {run + 1}: baseline {baseline[^1]:F0} ms, first boot {firstBoot[^1]:F0} ms, restart {restart[^1]:F0} ms, idle RSS {idleRss[^1]:F1} MB (private {idleAnon[^1]:F1} MB), idle CPU {idleCpu[^1]:F1} ms/s");
         }
 
         Console.WriteLine();
@@ -53,6 +56,7 @@ public static class ColdStartBenchmark
         Row("ready, restart", restart, "ms", Median(baseline));
         Row("idle RSS after restart", idleRss, "MB", null);
         Row("idle private (anonymous) memory", idleAnon, "MB", null);
+        Row("idle CPU (ms of CPU per second)", idleCpu, "ms/s", null);
         return 0;
     }
 
@@ -75,7 +79,7 @@ public static class ColdStartBenchmark
         return clock.Elapsed.TotalMilliseconds;
     }
 
-    private static async Task<(double ReadyMs, double RssMb, double AnonMb)> MeasureStartAsync(string host, string dataDir, bool measureIdle = false)
+    private static async Task<(double ReadyMs, double RssMb, double AnonMb, double IdleCpuMsPerSecond)> MeasureStartAsync(string host, string dataDir, bool measureIdle = false)
     {
         var port = FreePort();
         using var http = new HttpClient(new HttpClientHandler
@@ -108,15 +112,18 @@ public static class ColdStartBenchmark
             await Task.Delay(5);
         }
 
-        var (rssMb, anonMb) = (0.0, 0.0);
+        var (rssMb, anonMb, cpu) = (0.0, 0.0, 0.0);
         if (measureIdle)
         {
             await Task.Delay(IdleSettle);
             (rssMb, anonMb) = (StatusMegabytes(process.Id, "VmRSS:"), StatusMegabytes(process.Id, "RssAnon:"));
+            var before = ChildProcess.CpuTime(process.Id);
+            await Task.Delay(IdleCpuWindow);
+            cpu = (ChildProcess.CpuTime(process.Id) - before).TotalMilliseconds / IdleCpuWindow.TotalSeconds;
         }
         Signal.Terminate(process.Id);
         await process.WaitForExitAsync();
-        return (readyMs, rssMb, anonMb);
+        return (readyMs, rssMb, anonMb, cpu);
     }
 
     private static ProcessStartInfo Start(string host, IEnumerable<string> args)
