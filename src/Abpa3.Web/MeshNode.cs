@@ -19,6 +19,7 @@ using Abpa3.Web.Peers;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -38,6 +39,8 @@ public sealed class MeshNode : IAsyncDisposable
 {
     /// <summary>How long a stopping node waits for its actors (in-flight journal writes) before it lets go.</summary>
     private static readonly TimeSpan ActorSystemTerminateTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The node's one request to itself after start (warming its edge) gives up after this long.</summary>
+    private static readonly TimeSpan SelfRequestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WebApplication _app;
     private readonly IDisposable _dataDirectoryLock;
@@ -149,7 +152,11 @@ public sealed class MeshNode : IAsyncDisposable
             .AddExceptionHandler<EdgeExceptionHandler>()
             // Nothing here protects data with ASP.NET's key ring; keep it in memory, not in a home directory.
             .AddDataProtection().UseEphemeralDataProtectionProvider().Services
-            .Configure<KeyManagementOptions>(keys => keys.XmlRepository = new InMemoryKeyRepository())
+            .Configure<KeyManagementOptions>(keys =>
+            {
+                keys.XmlRepository = new InMemoryKeyRepository();
+                keys.XmlEncryptor = new NullXmlEncryptor(); // the ring never leaves memory: nothing to encrypt it for
+            })
             .AddEdgeRateLimits(edge, DevicePairingSettings.FromConfig(config));
         builder.Services
             .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
@@ -205,26 +212,44 @@ public sealed class MeshNode : IAsyncDisposable
             .Ask<DeviceMessages.DeviceInfo>(DeviceMessages.GetDeviceInfo.Instance, StartupTimeout, cancellationToken);
         LifecycleAtStart = info.Lifecycle;
         HttpUrl = ResolveHttpUrl();
-        _ = Task.Run(SettleAfterStart, CancellationToken.None);
+        _ = Task.Run(SettleAfterStartAsync, CancellationToken.None);
         RemoteAddress = NodeActors.RemoteAddress(_system);
     }
 
     /// <summary>
-    /// Off the request path, once the node is up: compiles the key exchange's code, so the first pairing is as fast
-    /// as later ones, then gives back what start-up took. Configuration, journal recovery and that warm-up leave the
-    /// GC heap grown far beyond what an idle node needs; one aggressive collection returns it to the system
-    /// (about 15 MB of an idle node's resident memory, docs/BENCHMARKS.md).
+    /// Off the request path, once the node is up: compiles the key exchange's code and asks the node's own edge
+    /// for its device info once, over its own TLS, so the first pairing of a new device (its most common
+    /// pairing: a device is paired once, soon after it starts) does not also pay for compiling the edge;
+    /// then gives back what start-up took. Configuration, journal recovery and the warm-up leave the GC heap
+    /// grown far beyond what an idle node needs; one aggressive collection returns it to the system (about
+    /// 15 MB of an idle node's resident memory, docs/BENCHMARKS.md). Warming is best effort: a failure costs
+    /// only speed.
     /// </summary>
-    private static void SettleAfterStart()
+    private async Task SettleAfterStartAsync()
     {
         try
         {
             DevicePake.WarmUp();
+            await AskOwnEdgeAsync();
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or ObjectDisposedException)
+        {
+            // the node is stopping, or its address is not reachable from itself: nothing is lost
         }
         finally
         {
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
+    }
+
+    private async Task AskOwnEdgeAsync()
+    {
+        using var handler = new SocketsHttpHandler();
+        // The node's own certificate and nothing else.
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is not null && NodeIdentity.Fingerprint(certificate) == Identity.CertSha256;
+        using var http = new HttpClient(handler) { Timeout = SelfRequestTimeout };
+        using var response = await http.GetAsync(new Uri(HttpUrl, "/api/devices/info"));
     }
 
     /// <summary>Completes when the node is asked to stop (SIGINT or SIGTERM).</summary>
