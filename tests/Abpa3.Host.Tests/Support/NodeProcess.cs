@@ -14,16 +14,12 @@ public sealed record NodePorts(int Http, int Remote)
     /// Two distinct loopback ports that are free now, chosen below the kernel's ephemeral range. Between now and the node
     /// binding them (or while the node is down for a restart) another process could take one; in the ephemeral range that
     /// happened on a busy machine (every outgoing connection and every port-0 listener draws from it), below it only
-    /// another process choosing the same port explicitly can.
+    /// another process choosing the same port explicitly can. No port is handed out twice in one test run: the
+    /// devices of a test are all given their ports before the first of them binds, and two of them once drew the same one.
     /// </summary>
-    public static NodePorts Free()
-    {
-        var http = FreePort();
-        var remote = FreePort();
-        while (remote == http)
-            remote = FreePort();
-        return new NodePorts(http, remote);
-    }
+    public static NodePorts Free() => new(FreePort(), FreePort());
+
+    private static readonly HashSet<int> HandedOut = [];
 
     private static int FreePort()
     {
@@ -32,6 +28,9 @@ public sealed record NodePorts(int Http, int Remote)
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var port = Random.Shared.Next(low, ephemeralStart);
+            lock (HandedOut)
+                if (!HandedOut.Add(port))
+                    continue;
             var listener = new TcpListener(IPAddress.Loopback, port);
             try
             {
