@@ -211,12 +211,15 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
     }
 
 
-    /// <summary>How long until every row of the running segment is due at the scan's rate.</summary>
-    private TimeSpan UntilDue(ScanPayloads.RunSegment request)
+    /// <summary>How long reading a segment takes at the scan's rate.</summary>
+    private static TimeSpan ReadingTime(ScanPayloads.RunSegment request)
     {
         var (start, end) = request.Parameters.SegmentRows(request.Segment);
-        return TimeSpan.FromSeconds((end - start) / request.Parameters.RowsPerSecond) - (_clock.GetUtcNow() - _runningSince);
+        return TimeSpan.FromSeconds((end - start) / request.Parameters.RowsPerSecond);
     }
+
+    /// <summary>How long until every row of the running segment is due at the scan's rate.</summary>
+    private TimeSpan UntilDue(ScanPayloads.RunSegment request) => ReadingTime(request) - (_clock.GetUtcNow() - _runningSince);
 
     /// <summary>A segment is done once its rows are due at the scan's rate; then its bytes are read and kept.</summary>
     private void Advance()
@@ -231,7 +234,7 @@ public sealed class SegmentWorker : ReceivePersistentActor, IWithTimers
             return;
         }
         StopRunning();
-        var dueAt = _runningSince + TimeSpan.FromSeconds((end - start) / parameters.RowsPerSecond);
+        var dueAt = _runningSince + ReadingTime(work.Request);
         var data = _driver.ReadRows(parameters, start, end);
         Persist(new SegmentWorkerEvents.SegmentProduced(work.ManagerId, work.Request.ScanId, work.Request.Segment, data, _clock.GetUtcNow()), e =>
         {
